@@ -1,0 +1,14 @@
+"""The emscripten-wasm32 toolchain: a Debian sid build root with emscripten,
+the Pyodide ABI it targets, and the cross-build environment for pyodide-build."""
+
+from .buildroot import BuildRoot, ensure, run
+from .chroot import Bind
+from .errors import ToolchainError
+from .lock import ToolchainLock
+from .paths import default_cache_dir, default_root_dir
+from .target import PLATFORM_TAG, PYODIDE_ABI_VERSION, PYODIDE_VERSION, PYTHON_VERSION
+
+__all__ = [
+    "Bind", "BuildRoot", "PLATFORM_TAG", "PYODIDE_ABI_VERSION", "PYODIDE_VERSION", "PYTHON_VERSION",
+    "ToolchainError", "ToolchainLock", "default_cache_dir", "default_root_dir", "ensure", "run",
+]

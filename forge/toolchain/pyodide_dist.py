@@ -1,0 +1,131 @@
+"""Fetch the Pyodide runtime distribution from npm and read the target's
+sysconfigdata out of it: the only authoritative description of the target ABI
+we have without CPython's source."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+import types
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import ToolchainError
+from .paths import default_cache_dir
+from .proc import run_logged
+from .target import PYODIDE_VERSION
+
+SYSCONFIGDATA = "_sysconfigdata__emscripten_wasm32-emscripten.py"
+
+
+@dataclass(frozen=True)
+class PyodideDist:
+    """An npm `pyodide` tarball, verified and unpacked."""
+
+    version: str
+    tarball: Path
+    integrity: str  # npm's sha512 SRI string
+    sha256: str
+    package_dir: Path  # unpacked `package/` directory
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+def sri_sha512(path: Path) -> str:
+    """The npm `dist.integrity` form of a file's sha512."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+
+
+def _npm_integrity(version: str, log: Path) -> str:
+    out = run_logged(
+        ["npm", "view", f"pyodide@{version}", "dist.integrity", "--json"],
+        log_path=log, what=f"npm view pyodide@{version}", capture=True,
+        hint="check that npm works and can reach its configured registry",
+    )
+    return json.loads(out)
+
+
+def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None) -> PyodideDist:
+    """`npm pack` pyodide@version into the cache once, verify it, unpack it.
+
+    The registry's integrity is recorded beside the tarball at first fetch, so
+    later calls verify offline and take milliseconds.
+    """
+    base = (cache_dir or default_cache_dir()) / "npm"
+    base.mkdir(parents=True, exist_ok=True)
+    log = base / "npm.log"
+    tarball = base / f"pyodide-{version}.tgz"
+    meta_path = base / f"pyodide-{version}.json"
+    unpacked = base / f"pyodide-{version}"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+    if meta is None or not tarball.is_file() or sri_sha512(tarball) != meta["integrity"]:
+        shutil.rmtree(unpacked, ignore_errors=True)
+        integrity = _npm_integrity(version, log)
+        run_logged(["npm", "pack", f"pyodide@{version}"], cwd=base, log_path=log,
+                   what=f"npm pack pyodide@{version}",
+                   hint="check that npm works and can reach its configured registry")
+        got = sri_sha512(tarball)
+        if got != integrity:
+            tarball.unlink(missing_ok=True)
+            raise ToolchainError(
+                f"pyodide-{version}.tgz does not match the registry's integrity "
+                f"({got} != {integrity}); the download was removed, retry the command."
+            )
+        meta = {"version": version, "integrity": integrity,
+                "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest()}
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    if not (unpacked / "package" / "package.json").is_file():
+        tmp = unpacked.with_name(unpacked.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        with tarfile.open(tarball) as tf:
+            tf.extractall(tmp, filter="data")
+        shutil.rmtree(unpacked, ignore_errors=True)
+        tmp.rename(unpacked)
+    return PyodideDist(version, tarball, meta["integrity"], meta["sha256"], unpacked / "package")
+
+
+def sysconfigdata_source(dist: PyodideDist) -> str:
+    """The text of the target's `_sysconfigdata_*.py` from python_stdlib.zip."""
+    with zipfile.ZipFile(dist.package_dir / "python_stdlib.zip") as zf:
+        return zf.read(SYSCONFIGDATA).decode()
+
+
+def load_sysconfigdata(source: str, pyodide_root: str = "/pyodide-root") -> dict[str, object]:
+    """Evaluate sysconfigdata source into `build_time_vars`, deterministically.
+
+    The module reads PYODIDE_ROOT from os.environ; it gets a stand-in `os`
+    so the result never depends on the caller's environment.
+    """
+    fake_os = types.SimpleNamespace(environ={"PYODIDE_ROOT": pyodide_root})
+    real_import = __import__
+
+    def _import(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return fake_os if name == "os" else real_import(name, *args, **kwargs)
+
+    ns: dict[str, object] = {"__builtins__": {**__builtins__.__dict__, "__import__": _import}
+                             if isinstance(__builtins__, types.ModuleType)
+                             else {**__builtins__, "__import__": _import}}
+    exec(compile(source, SYSCONFIGDATA, "exec"), ns)
+    return dict(ns["build_time_vars"])  # type: ignore[arg-type]
+
+
+def npm_install_pyodide(prefix: Path, version: str = PYODIDE_VERSION, log: Path | None = None) -> Path:
+    """`npm install pyodide@version --prefix DIR` (for running wasm under node); returns the package dir."""
+    pkg = prefix / "node_modules" / "pyodide"
+    if (pkg / "package.json").is_file() and json.loads((pkg / "package.json").read_text())["version"] == version:
+        return pkg
+    run_logged(["npm", "install", "--no-save", f"pyodide@{version}", "--prefix", str(prefix)],
+               log_path=log or prefix / "npm.log", what=f"npm install pyodide@{version}",
+               hint="check that npm works and can reach its configured registry")
+    return pkg
+
+
+def node_version() -> str:
+    """The host node's version (pyodide runs under it in tests)."""
+    return subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
