@@ -1,0 +1,117 @@
+"""The library API behind the CLI: build, graph, status. Tests call these directly."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .channel import Channel
+from .config import ForgeConfig
+from .executors.base import Executor
+from .executors.local import LocalExecutor
+from .jobs import BuildJob, BuildOutcome
+from .planner import Plan, check_outputs, make_plan, prepare_job
+from .scheduler import RecipeResult, Reporter, log_link, run_graph
+from .workspace import Workspace
+
+
+@dataclass
+class BuildReport:
+    plan: Plan
+    results: dict[str, RecipeResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "built" for r in self.results.values())
+
+    def by_status(self, status: str) -> list[str]:
+        return sorted(n for n, r in self.results.items() if r.status == status)
+
+
+def publisher(channel: Channel):  # noqa: ANN201
+    def publish(job: BuildJob, outcome: BuildOutcome) -> None:
+        packages = outcome.package_paths
+        check_outputs(job, packages)
+        channel.publish(packages)
+        log_link(outcome.log_path)
+
+    return publish
+
+
+def build(
+    targets: list[str],
+    config: ForgeConfig | None = None,
+    *,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
+    force: bool = False,
+    plan_hook=None,  # noqa: ANN001  (called with the plan before building; the CLI shows it)
+) -> BuildReport:
+    """Build the targets and whatever they need that the channel lacks, then publish."""
+    start = time.monotonic()
+    cfg = config or ForgeConfig.load()
+    ws = Workspace(cfg)
+    plan = make_plan(ws, targets, force=force)
+    report = BuildReport(plan=plan)
+    if plan_hook:
+        plan_hook(plan)
+    if not plan.to_build:
+        report.seconds = time.monotonic() - start
+        return report
+    ws.channel.ensure_layout()
+    own_executor = executor is None
+    exe = executor or LocalExecutor(jobs)
+    try:
+        report.results = run_graph(
+            plan.order, plan.deps, lambda name, attempt: prepare_job(ws, name, attempt=attempt),
+            exe, publisher(ws.channel), reporter,
+        )
+    finally:
+        if own_executor:
+            exe.shutdown()
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def graph_order(targets: list[str], config: ForgeConfig | None = None) -> tuple[list[str], str]:
+    """Build order and Graphviz text for the targets."""
+    ws = Workspace(config or ForgeConfig.load())
+    g = ws.graph(targets)
+    return g.order(), g.to_dot()
+
+
+@dataclass
+class RecipeStatus:
+    name: str
+    version: str
+    outputs: list[str]
+    published: bool
+    in_channel: list[str]
+
+
+def status(config: ForgeConfig | None = None) -> list[RecipeStatus]:
+    """Every recipe against the channel: declared outputs and whether they are published."""
+    ws = Workspace(config or ForgeConfig.load())
+    present = ws.channel.filenames()
+    rows: list[RecipeStatus] = []
+    by_name: dict[str, list[str]] = {}
+    for rec in ws.channel.records():
+        by_name.setdefault(rec.name, []).append(f"{rec.version}-{rec.build} ({rec.subdir})")
+    for name in ws.folders:
+        r = ws.recipe(name)
+        outs = [f"{o.subdir}/{o.filename}" for o in r.outputs]
+        rows.append(RecipeStatus(
+            name=name,
+            version=r.outputs[0].version if r.outputs else "-",
+            outputs=outs,
+            published=bool(r.outputs) and all((o.subdir, o.filename) in present for o in r.outputs),
+            in_channel=sorted({v for o in r.outputs for v in by_name.get(o.name, [])}),
+        ))
+    return rows
+
+
+def channel_path(config: ForgeConfig | None = None) -> Path:
+    return (config or ForgeConfig.load()).channel_dir

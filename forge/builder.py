@@ -1,0 +1,160 @@
+"""Build one job with py-rattler-build, in the current process.
+
+The build writes everything (rattler-build's own output, the build script's output, test
+output) to the job's log file. On failure the real cause is dug out of rattler-build's
+`conda_build.log` and returned as one sentence that names the recipe, its file and the log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .jobs import BuildJob, BuildOutcome
+from .sources import link_sources
+
+
+class _LogCallback:
+    """Receives rattler-build progress events and appends them to the job log."""
+
+    def __init__(self, fh) -> None:  # noqa: ANN001
+        self.fh = fh
+        self.lines: list[str] = []
+
+    def on_download_start(self, event) -> None:  # noqa: ANN001
+        pass
+
+    def on_download_progress(self, event) -> None:  # noqa: ANN001
+        pass
+
+    def on_download_complete(self, event) -> None:  # noqa: ANN001
+        pass
+
+    def on_build_step(self, event) -> None:  # noqa: ANN001
+        self.fh.write(f"[step] {event.step_name}: {event.message}\n")
+        self.fh.flush()
+
+    def on_log(self, event) -> None:  # noqa: ANN001
+        self.fh.write(f"{event.message}\n")
+        self.fh.flush()
+        self.lines.append(event.message)
+        del self.lines[:-200]
+
+
+_GENERIC = ("subprocess-exited-with-error", "metadata-generation-failed", "Script failed",
+            "Script execution failed", "Test failed")
+
+
+def _cause(lines: list[str], staging: Path, recipe: str) -> str:
+    """The most telling line of a failed build: a Python exception, else the first specific
+    `error:` line of the build script, else the last line rattler-build logged."""
+    text: list[str] = []
+    for log in sorted(staging.glob(f"bld/rattler-build_{recipe}_*/work/conda_build.log")):
+        text += log.read_text(errors="replace").splitlines()
+    for msg in lines:
+        text += msg.splitlines()
+    text = [t.strip() for t in text if t.strip() and not any(g in t for g in _GENERIC)]
+    for line in reversed(text):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception):", line):
+            return line[:300]
+    for line in text:
+        if re.match(r"^(error|ERROR|Error)\b", line):
+            return line[:300]
+    return text[-1][:300] if text else "no output"
+
+
+def run_build_job(job: BuildJob) -> BuildOutcome:
+    """Render and build the job's recipe into <work_dir>/output; never raises for recipe errors."""
+    from rattler_build import (  # noqa: PLC0415
+        EnvironmentIsolation,
+        PlatformConfig,
+        RenderConfig,
+        Stage0Recipe,
+        ToolConfiguration,
+    )
+
+    from .recipes import variant_config  # noqa: PLC0415
+
+    start = time.monotonic()
+    work = Path(job.work_dir)
+    staging = work / "output"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    sources = link_sources([Path(s) for s in job.sources], work / "sources")
+    os.environ["FORGE_SOURCES"] = str(sources)
+    if job.wheelhouse:
+        os.environ["FORGE_WHEELHOUSE"] = job.wheelhouse
+    bindir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    Path(job.log_path).parent.mkdir(parents=True, exist_ok=True)
+    produced: list[str] = []
+    with open(job.log_path, "a", encoding="utf-8") as log:
+        log.write(f"== forge build {job.recipe} (attempt {job.attempt}) platforms={job.platforms}\n")
+        log.flush()
+        cb = _LogCallback(log)
+        # rattler-build also prints tables to stdout/stderr: send the file descriptors to the log
+        saved = os.dup(1), os.dup(2)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            stage0 = Stage0Recipe.from_file(Path(job.recipe_dir) / "recipe.yaml")
+            for platform in job.platforms:
+                variants = stage0.render(
+                    variant_config(Path(job.variant_file) if job.variant_file else None, platform),
+                    RenderConfig(platform=PlatformConfig(target_platform=platform)),
+                )
+                for variant in variants:
+                    st = variant.recipe
+                    subdir = "noarch" if st.build.noarch else platform
+                    fn = f"{subdir}/{st.package.name}-{st.package.version}-{st.build.string}.conda"
+                    if fn not in job.outputs:
+                        continue
+                    result = variant.run_build(
+                        output_dir=staging,
+                        channels=[job.channel_url],
+                        env_isolation=EnvironmentIsolation.NONE,
+                        tool_config=ToolConfiguration(test_strategy="native"),
+                        progress_callback=cb,
+                        no_include_recipe=False,
+                    )
+                    produced += [str(p) for p in result.packages]
+        except Exception as exc:  # a failed script, a failed test, a solver error
+            sys.stdout.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            is_rattler = type(exc).__module__.startswith("rattler_build")
+            cause = _cause(cb.lines, staging, job.recipe) if is_rattler else f"{type(exc).__name__}: {exc}"
+            what = "its tests failed" if "Test failed" in str(exc) else "the build failed"
+            log.write(f"== FAILED: {exc}\n")
+            return BuildOutcome(
+                recipe=job.recipe, ok=False, log_path=job.log_path,
+                seconds=time.monotonic() - start,
+                error=f"recipe '{job.recipe}' ({job.recipe_file}): {what}: {cause}; "
+                      f"see the log {job.log_path} and fix the recipe",
+            )
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        log.write(f"== OK: {produced}\n")
+    missing = [o for o in job.outputs if not any(p.endswith(o) for p in produced)]
+    if missing:
+        return BuildOutcome(
+            recipe=job.recipe, ok=False, log_path=job.log_path, seconds=time.monotonic() - start,
+            error=f"recipe '{job.recipe}' ({job.recipe_file}): the build did not produce {', '.join(missing)}; "
+                  f"see the log {job.log_path}",
+        )
+    bld = staging / "bld"
+    shutil.rmtree(bld, ignore_errors=True)
+    return BuildOutcome(recipe=job.recipe, ok=True, packages=produced, log_path=job.log_path,
+                        seconds=time.monotonic() - start)

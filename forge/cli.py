@@ -1,0 +1,169 @@
+"""The `forge` command: a thin typer layer over forge.api."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import api
+from .config import ForgeConfig
+from .errors import ForgeError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Build conda recipes for emscripten-wasm32 and noarch into a channel.")
+out = Console()
+err = Console(stderr=True)
+
+ChannelOpt = typer.Option(None, "--channel", "-c", help="Channel directory (default ./channel or $FORGE_CHANNEL).")
+RecipesOpt = typer.Option(None, "--recipes", help="Recipes folder (default <repo>/recipes).")
+
+
+def _config(channel: Optional[Path], recipes: Optional[Path]) -> ForgeConfig:
+    return ForgeConfig.load(channel_dir=channel, recipes_dir=recipes)
+
+
+@app.command()
+def build(
+    names: list[str] = typer.Argument(..., help="Recipes to build (with everything they need)."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Builds to run at once."),
+    farm: Optional[str] = typer.Option(None, "--farm", envvar="FORGE_FARM", help="Redis URL of a Celery build farm."),
+    force: bool = typer.Option(False, "--force", help="Rebuild the named recipes even if published."),
+    channel: Optional[Path] = ChannelOpt,
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Build NAMES and what they need that the channel lacks, in dependency order, in parallel."""
+    from .progress import RichReporter, summary_table  # noqa: PLC0415
+
+    cfg = _config(channel, recipes)
+    executor = None
+    if farm:
+        from workers.executor import CeleryExecutor  # noqa: PLC0415
+
+        executor = CeleryExecutor(farm, cfg)
+    present: list[str] = []
+
+    def show_plan(plan: api.Plan) -> None:
+        present.extend(r for r in plan.order if r not in plan.to_build)
+        if not plan.to_build:
+            err.print(f"[green]nothing to build[/]: {', '.join(names)} and {len(plan.order) - len(names)} "
+                      f"dependencies are in {cfg.channel_dir}")
+
+    with RichReporter(err) as reporter:
+        report = api.build(names, cfg, jobs=jobs, executor=executor, reporter=reporter, force=force, plan_hook=show_plan)
+    if report.results:
+        err.print(summary_table(report.results, present))
+        err.print(f"channel: {cfg.channel_dir}  ({report.seconds:.1f}s)")
+    if not report.ok:
+        failed = report.by_status("failed")
+        skipped = report.by_status("skipped")
+        err.print(f"[red]failed: {', '.join(failed)}[/]" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+        raise typer.Exit(1)
+
+
+@app.command()
+def graph(
+    names: list[str] = typer.Argument(..., help="Recipes whose graph to print."),
+    dot: bool = typer.Option(False, "--dot", help="Print Graphviz dot instead of the build order."),
+    channel: Optional[Path] = ChannelOpt,
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Print the build order of NAMES (dependencies first), or the graph as dot."""
+    order, dot_text = api.graph_order(names, _config(channel, recipes))
+    if dot:
+        out.print(dot_text, highlight=False, markup=False)
+    else:
+        for i, name in enumerate(order, 1):
+            out.print(f"{i:3d}. {name}", highlight=False)
+
+
+@app.command("list")
+def list_(channel: Optional[Path] = ChannelOpt, recipes: Optional[Path] = RecipesOpt) -> None:
+    """List the recipes and what the channel holds of each."""
+    status(channel=channel, recipes=recipes)
+
+
+@app.command()
+def status(channel: Optional[Path] = ChannelOpt, recipes: Optional[Path] = RecipesOpt) -> None:
+    """What the channel holds against what the recipes declare."""
+    rows = api.status(_config(channel, recipes))
+    table = Table(title="recipes vs channel")
+    for col in ("recipe", "version", "outputs", "published", "in channel"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.name, r.version, "\n".join(r.outputs),
+                      "[green]yes[/]" if r.published else "[yellow]no[/]", "\n".join(r.in_channel) or "-")
+    out.print(table)
+
+
+@app.command()
+def index(channel: Optional[Path] = ChannelOpt) -> None:
+    """Rebuild the channel's repodata from its package files."""
+    from .channel import Channel  # noqa: PLC0415
+
+    cfg = _config(channel, None)
+    Channel(cfg.channel_dir).reindex()
+    out.print(f"indexed {cfg.channel_dir}")
+
+
+@app.command()
+def new(
+    project: str = typer.Argument(..., help="PyPI project name."),
+    version: Optional[str] = typer.Option(None, "--version", help="Release (default: newest)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing recipe."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Write a noarch: python recipe for a PyPI project from its sdist (name, version, sha256)."""
+    from .newrecipe import new_recipe  # noqa: PLC0415
+
+    cfg = _config(None, recipes)
+    path = new_recipe(project, cfg.recipes_dir, cfg.cache_dir, version=version, overwrite=force)
+    out.print(f"wrote {path}")
+
+
+def _mount_optional() -> None:
+    """Sub-apps from other layers, mounted when present."""
+    try:
+        from .toolchain.cli import app as toolchain_app  # noqa: PLC0415
+
+        app.add_typer(toolchain_app, name="toolchain", help="Create, verify and report the emscripten build root.")
+    except ImportError:
+        pass
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Entry point: ForgeError becomes one line and exit 1, never a traceback."""
+    code = 0
+    try:
+        app(standalone_mode=False)
+    except ForgeError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        code = 1
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("[yellow]interrupted[/]: nothing half-published; run the same command to resume")
+        code = 130
+    except Exception as exc:  # click usage errors
+        import click  # noqa: PLC0415
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            code = exc.exit_code
+        else:
+            raise
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # py-rattler may crash at interpreter exit after its work is done: leave without teardown.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Where things live: the repository, its recipes, the channel, caches and logs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Platforms a recipe is rendered for. noarch packages come out of any of them; the native
+#: platform hosts the test interpreter for noarch packages until tests move into wasm.
+DEFAULT_PLATFORMS: tuple[str, ...] = ("linux-64", "emscripten-wasm32")
+
+#: Placeholder that stands for the per-build sources directory while planning.
+SOURCES_PLACEHOLDER = "/forge-sources"
+
+
+def repo_root() -> Path:
+    """The repository this forge package lives in (recipes/ and conda_build_config.yaml)."""
+    env = os.environ.get("FORGE_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ForgeConfig:
+    """Paths and knobs shared by planning, building and publishing."""
+
+    root: Path
+    recipes_dir: Path
+    channel_dir: Path
+    state_dir: Path
+    platforms: tuple[str, ...] = field(default=DEFAULT_PLATFORMS)
+
+    @property
+    def variant_file(self) -> Path:
+        return self.root / "conda_build_config.yaml"
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(os.environ.get("FORGE_CACHE", self.state_dir / "cache"))
+
+    @property
+    def work_dir(self) -> Path:
+        return self.state_dir / "work"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def constraints_file(self) -> Path:
+        return self.root / "constraints" / "build-tools.txt"
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        root: Path | None = None,
+        recipes_dir: Path | None = None,
+        channel_dir: Path | None = None,
+        state_dir: Path | None = None,
+    ) -> "ForgeConfig":
+        """Defaults: the repo's recipes/, ./channel (or $FORGE_CHANNEL), .forge/ for state."""
+        root = (root or repo_root()).resolve()
+        channel = channel_dir or Path(os.environ.get("FORGE_CHANNEL", root / "channel"))
+        state = state_dir or Path(os.environ.get("FORGE_STATE", root / ".forge"))
+        return cls(
+            root=root,
+            recipes_dir=(recipes_dir or root / "recipes").resolve(),
+            channel_dir=Path(channel).resolve(),
+            state_dir=Path(state).resolve(),
+        )

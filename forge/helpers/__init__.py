@@ -1,0 +1,1 @@
+"""Commands that recipe build scripts call (installed as console scripts with the forge)."""

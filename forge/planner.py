@@ -1,0 +1,112 @@
+"""From targets to build jobs: what is missing from the channel, and the fetch phase."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ForgeError
+from .graph import NOARCH_TEST_PLATFORM, Graph
+from .jobs import BuildJob
+from .recipes import Recipe
+from .sources import SourceCache, build_requires, fill_wheelhouse
+from .workspace import Workspace
+
+
+@dataclass
+class Plan:
+    """The graph for the targets, in build order, and the recipes the channel still lacks."""
+
+    graph: Graph
+    order: list[str]
+    to_build: list[str]
+
+    @property
+    def deps(self) -> dict[str, set[str]]:
+        """Edges among the recipes to build (published dependencies are already satisfied)."""
+        todo = set(self.to_build)
+        return {r: self.graph.deps[r] & todo for r in self.to_build}
+
+
+def make_plan(ws: Workspace, targets: list[str], *, force: bool = False) -> Plan:
+    graph = ws.graph(targets)
+    order = graph.order()
+    missing = [r for r in order if force and r in targets or not ws.published(graph.recipes[r])]
+    return Plan(graph=graph, order=order, to_build=missing)
+
+
+def missing_outputs(ws: Workspace, recipe: Recipe) -> tuple[list[str], list[str]]:
+    """(platforms to build for, expected '<subdir>/<file>' outputs) for what the channel lacks."""
+    present = ws.channel.filenames()
+    platforms: list[str] = []
+    outputs: list[str] = []
+    noarch_done: set[str] = set()
+    order = sorted(recipe.platforms, key=lambda p: p != NOARCH_TEST_PLATFORM)
+    for platform in order:
+        for o in recipe.platforms[platform]:
+            if (o.subdir, o.filename) in present:
+                continue
+            fn = f"{o.subdir}/{o.filename}"
+            if o.subdir == "noarch":
+                if fn in noarch_done:
+                    continue
+                noarch_done.add(fn)
+            outputs.append(fn)
+            if platform not in platforms:
+                platforms.append(platform)
+    return platforms, outputs
+
+
+def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
+    """The fetch phase for one recipe: verified sources and a wheelhouse; then the job."""
+    recipe = ws.recipe(name)
+    shown = ws.display(recipe.file)
+    platforms, outputs = missing_outputs(ws, recipe)
+    if not outputs:
+        platforms = list(recipe.platforms)[:1]
+        outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
+    cache = SourceCache(ws.config.cache_dir)
+    wheelhouse = ws.config.cache_dir / "wheelhouse"
+    paths: list[Path] = []
+    seen: set[str] = set()
+    needs_wheels: list[str] = []
+    for out in recipe.outputs:
+        for src in out.sources:
+            if src.sha256 in seen:
+                continue
+            seen.add(src.sha256)
+            path = cache.fetch(src, recipe=name, file=shown)
+            paths.append(path)
+            if src.filename.endswith((".tar.gz", ".zip")):
+                needs_wheels += build_requires(path)
+    if needs_wheels:
+        fill_wheelhouse(wheelhouse, sorted(set(needs_wheels)), ws.config.constraints_file, recipe=name, file=shown)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_dir = ws.config.logs_dir / name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{stamp}-{attempt}.log"
+    return BuildJob(
+        recipe=name,
+        recipe_dir=str(recipe.path),
+        recipe_file=shown,
+        platforms=platforms,
+        outputs=outputs,
+        channel_url=ws.channel.url,
+        variant_file=str(ws.config.variant_file) if ws.config.variant_file.exists() else None,
+        sources=[str(p) for p in paths],
+        wheelhouse=str(wheelhouse) if needs_wheels else None,
+        work_dir=str(ws.config.work_dir / name),
+        log_path=str(log_path),
+        attempt=attempt,
+    )
+
+
+def check_outputs(job: BuildJob, packages: list[Path]) -> None:
+    """A build must produce exactly the packages the plan expects, in the expected subdirs."""
+    got = {f"{p.parent.name}/{p.name}" for p in packages}
+    if not set(job.outputs) <= got:
+        raise ForgeError(
+            f"the build produced {sorted(got)} but the plan expected {job.outputs}",
+            recipe=job.recipe, file=job.recipe_file, fix="make the build string deterministic",
+        )

@@ -1,0 +1,255 @@
+"""Recipe discovery, parsing and rendering with py-rattler-build.
+
+A recipe folder holds a rattler-build v1 `recipe.yaml`. Rendering evaluates it for each target
+platform and the variant pins of `conda_build_config.yaml`, giving the concrete outputs
+(name, version, build string, subdir) and requirements the graph and the planner work on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rattler_build import (
+    JinjaConfig,
+    PlatformConfig,
+    RenderConfig,
+    Stage0Recipe,
+    VariantConfig,
+)
+
+from .config import SOURCES_PLACEHOLDER
+from .errors import ForgeError
+from .yamlpos import line_from_message, yaml_syntax_error
+
+RECIPE_FILE = "recipe.yaml"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A source archive a build needs: its file name and the sha256 the recipe pins."""
+
+    filename: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Output:
+    """One rendered package a recipe produces."""
+
+    recipe: str
+    name: str
+    version: str
+    build_string: str
+    subdir: str
+    build: tuple[str, ...] = ()
+    host: tuple[str, ...] = ()
+    run: tuple[str, ...] = ()
+    sources: tuple[SourceFile, ...] = ()
+    variant: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}-{self.version}-{self.build_string}.conda"
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.subdir, self.name, self.version, self.build_string)
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return self.build + self.host + self.run
+
+
+@dataclass
+class Recipe:
+    """A recipe folder and the outputs it renders to."""
+
+    name: str
+    path: Path
+    outputs: list[Output] = field(default_factory=list)
+    platforms: dict[str, list[Output]] = field(default_factory=dict)
+
+    @property
+    def file(self) -> Path:
+        return self.path / RECIPE_FILE
+
+    def display_file(self, root: Path) -> str:
+        try:
+            return str(self.file.relative_to(root))
+        except ValueError:
+            return str(self.file)
+
+
+def discover(recipes_dir: Path) -> dict[str, Path]:
+    """Recipe folders by name: every direct child folder with a recipe.yaml."""
+    if not recipes_dir.is_dir():
+        raise ForgeError(f"the recipes folder {recipes_dir} does not exist", fix="create it or pass --recipes")
+    return {
+        p.name: p
+        for p in sorted(recipes_dir.iterdir())
+        if p.is_dir() and (p / RECIPE_FILE).is_file()
+    }
+
+
+def parse(name: str, path: Path, *, display: str | None = None) -> Stage0Recipe:
+    """Parse a recipe.yaml, turning YAML and schema problems into a ForgeError with a line."""
+    file = path / RECIPE_FILE
+    shown = display or str(file)
+    syntax = yaml_syntax_error(file)
+    if syntax:
+        line, problem = syntax
+        raise ForgeError(
+            f"the YAML is malformed ({problem})", recipe=name, file=shown, line=line,
+            fix="fix the YAML syntax at that line",
+        )
+    try:
+        return Stage0Recipe.from_file(file)
+    except Exception as exc:  # rattler_build raises its own error classes
+        msg = str(exc).strip().splitlines()[0]
+        raise ForgeError(
+            f"rattler-build cannot read it: {msg}", recipe=name, file=shown,
+            line=line_from_message(file, msg),
+            fix="see the rattler-build v1 recipe format (CONTRIBUTING.md) and correct that field",
+        ) from None
+
+
+@lru_cache(maxsize=16)
+def _variant_config(variant_file: str, mtime: float, platform: str) -> VariantConfig:
+    if not variant_file:
+        return VariantConfig()
+    jinja = JinjaConfig(platform=PlatformConfig(target_platform=platform))
+    return VariantConfig.from_conda_build_config(variant_file, jinja)
+
+
+def variant_config(variant_file: Path | None, platform: str) -> VariantConfig:
+    """The variant pins for a platform, from conda_build_config.yaml (cached per mtime)."""
+    if variant_file is None or not variant_file.exists():
+        return _variant_config("", 0.0, platform)
+    try:
+        return _variant_config(str(variant_file), variant_file.stat().st_mtime, platform)
+    except Exception as exc:
+        raise ForgeError(
+            f"the variant file cannot be read: {str(exc).splitlines()[0]}", file=variant_file,
+            fix="correct conda_build_config.yaml",
+        ) from None
+
+
+def _specs(values: list[Any] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):  # pin_subpackage / pin_compatible render to dicts
+            for inner in v.values():
+                if isinstance(inner, dict) and "name" in inner:
+                    out.append(str(inner["name"]))
+    return tuple(out)
+
+
+def _sources(raw: list[dict[str, Any]], name: str, shown: str) -> tuple[SourceFile, ...]:
+    files: list[SourceFile] = []
+    for src in raw:
+        path = src.get("path")
+        if not path or not str(path).startswith(SOURCES_PLACEHOLDER + "/"):
+            continue
+        sha = src.get("sha256")
+        if not sha:
+            raise ForgeError(
+                f"the source {Path(path).name} has no sha256", recipe=name, file=shown,
+                fix="add `sha256:` with the archive's sha256 (forge new prints it)",
+            )
+        files.append(SourceFile(Path(path).name, str(sha)))
+    return tuple(files)
+
+
+def _platform_flags(platform: str) -> dict[str, object]:
+    os_part, _, arch = platform.partition("-")
+    return {
+        "target_platform": platform, "linux": os_part == "linux", "osx": os_part == "osx",
+        "win": os_part == "win", "emscripten": os_part == "emscripten", "unix": os_part in ("linux", "osx", "emscripten"),
+        "wasm32": arch == "wasm32", "x86_64": arch == "64", "aarch64": arch == "aarch64",
+        "true": True, "false": False,
+    }
+
+
+def skipped(stage0: Stage0Recipe, platform: str, name: str, shown: str) -> bool:
+    """Evaluate `build.skip` for a platform (rattler-build defers it to build time)."""
+    exprs = (stage0.to_dict().get("build") or {}).get("skip") or []
+    if isinstance(exprs, (str, bool)):
+        exprs = [exprs]
+    flags = _platform_flags(platform)
+    for expr in exprs:
+        if isinstance(expr, bool):
+            if expr:
+                return True
+            continue
+        try:
+            if eval(compile(str(expr), "<skip>", "eval"), {"__builtins__": {}}, flags):  # noqa: S307
+                return True
+        except Exception:
+            raise ForgeError(
+                f"the skip condition {expr!r} cannot be evaluated", recipe=name, file=shown,
+                fix="use platform selectors such as `not linux`, `emscripten` or `win`",
+            ) from None
+    return False
+
+
+def render(
+    name: str,
+    path: Path,
+    *,
+    platforms: tuple[str, ...],
+    variant_file: Path | None,
+    display: str | None = None,
+) -> Recipe:
+    """Render a recipe for every platform; outputs that are identical (noarch) are merged."""
+    shown = display or str(path / RECIPE_FILE)
+    stage0 = parse(name, path, display=shown)
+    recipe = Recipe(name=name, path=path)
+    seen: dict[tuple[str, str, str, str], Output] = {}
+    os.environ.setdefault("FORGE_SOURCES", SOURCES_PLACEHOLDER)
+    for platform in platforms:
+        if skipped(stage0, platform, name, shown):
+            recipe.platforms[platform] = []
+            continue
+        try:
+            variants = stage0.render(
+                variant_config(variant_file, platform),
+                RenderConfig(platform=PlatformConfig(target_platform=platform)),
+            )
+        except ForgeError:
+            raise
+        except Exception as exc:
+            msg = str(exc).strip().splitlines()[0]
+            raise ForgeError(
+                f"rendering for {platform} failed: {msg}", recipe=name, file=shown,
+                line=line_from_message(path / RECIPE_FILE, msg),
+                fix="correct the expression or the variant it uses",
+            ) from None
+        outs: list[Output] = []
+        for v in variants:
+            st = v.recipe
+            noarch = st.build.noarch
+            subdir = "noarch" if noarch else platform
+            reqs = st.requirements.to_dict()
+            out = Output(
+                recipe=name,
+                name=st.package.name,
+                version=str(st.package.version),
+                build_string=str(st.build.string),
+                subdir=subdir,
+                build=_specs(reqs.get("build")),
+                host=_specs(reqs.get("host")),
+                run=_specs(reqs.get("run")),
+                sources=_sources([s.to_dict() for s in st.sources], name, shown),
+                variant=tuple(sorted((k, str(val)) for k, val in v.variant.items())),
+            )
+            out = seen.setdefault(out.key, out)
+            outs.append(out)
+        recipe.platforms[platform] = outs
+    recipe.outputs = list(seen.values())
+    return recipe

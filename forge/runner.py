@@ -1,0 +1,31 @@
+"""`python -m forge.runner JOB.json OUTCOME.json`: build one job in a fresh process.
+
+A process per build isolates rattler-build's global state and file descriptors, lets the
+log capture everything, and survives py-rattler's occasional crash at interpreter exit
+(the outcome file is written and flushed before the process ends).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .builder import run_build_job
+from .jobs import BuildJob
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    job = BuildJob.from_json(Path(args[0]).read_text())
+    outcome = run_build_job(job)
+    tmp = Path(args[1] + ".tmp")
+    tmp.write_text(outcome.to_json())
+    os.replace(tmp, args[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Run a plan through an executor: each recipe starts as soon as its dependencies are
+published, independent branches carry on past a failure, dependents of a failure are skipped.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from .errors import ForgeError
+from .executors.base import Executor
+from .jobs import BuildJob, BuildOutcome
+
+
+@dataclass
+class RecipeResult:
+    name: str
+    status: str  # built | failed | skipped
+    seconds: float = 0.0
+    log: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    packages: list[str] = field(default_factory=list)
+
+
+class Reporter(Protocol):
+    def queued(self, names: list[str]) -> None: ...
+    def started(self, name: str, job: BuildJob) -> None: ...
+    def finished(self, result: RecipeResult) -> None: ...
+
+
+class NullReporter:
+    def queued(self, names: list[str]) -> None:
+        pass
+
+    def started(self, name: str, job: BuildJob) -> None:
+        pass
+
+    def finished(self, result: RecipeResult) -> None:
+        pass
+
+
+def dependents_of(deps: dict[str, set[str]], name: str) -> set[str]:
+    out: set[str] = set()
+    frontier = [name]
+    while frontier:
+        cur = frontier.pop()
+        for r, d in deps.items():
+            if cur in d and r not in out:
+                out.add(r)
+                frontier.append(r)
+    return out
+
+
+def run_graph(
+    order: list[str],
+    deps: dict[str, set[str]],
+    prepare: Callable[[str, int], BuildJob],
+    executor: Executor,
+    publish: Callable[[BuildJob, BuildOutcome], None],
+    reporter: Reporter | None = None,
+    max_attempts: int = 2,
+) -> dict[str, RecipeResult]:
+    """Schedule `order` (topological) with `deps` (edges among these recipes only)."""
+    rep = reporter or NullReporter()
+    pending = [n for n in order if n in deps]
+    done: set[str] = set()
+    results: dict[str, RecipeResult] = {}
+    running: dict[Future, tuple[str, BuildJob]] = {}
+    attempts: dict[str, int] = {}
+    rep.queued(list(pending))
+
+    def fail(name: str, error: str, seconds: float = 0.0, log: str | None = None) -> None:
+        results[name] = RecipeResult(name, "failed", seconds, log, error, attempts.get(name, 0))
+        rep.finished(results[name])
+        for dep in sorted(dependents_of(deps, name)):
+            if dep in pending:
+                pending.remove(dep)
+                results[dep] = RecipeResult(dep, "skipped", error=f"needs '{name}', which failed")
+                rep.finished(results[dep])
+
+    def launch(name: str) -> None:
+        attempts[name] = attempts.get(name, 0) + 1
+        try:
+            job = prepare(name, attempts[name])
+        except ForgeError as exc:
+            fail(name, str(exc))
+            return
+        rep.started(name, job)
+        running[executor.submit(job)] = (name, job)
+
+    try:
+        while pending or running:
+            for name in [n for n in pending if deps[n] <= done]:
+                pending.remove(name)
+                launch(name)
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name, job = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # executor-level failure (lost worker, broker gone)
+                    outcome = BuildOutcome(recipe=name, ok=False, transient=True,
+                                           error=f"recipe '{name}': the executor failed: {exc}")
+                if not outcome.ok and outcome.transient and attempts[name] < max_attempts:
+                    launch(name)
+                    continue
+                if not outcome.ok:
+                    fail(name, outcome.error or "failed", outcome.seconds, outcome.log_path)
+                    continue
+                try:
+                    publish(job, outcome)
+                except ForgeError as exc:
+                    fail(name, str(exc), outcome.seconds, outcome.log_path)
+                    continue
+                done.add(name)
+                results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
+                                             attempts=attempts[name], packages=outcome.packages)
+                rep.finished(results[name])
+    finally:
+        if running:
+            executor.shutdown()
+    return results
+
+
+def log_link(log_path: str | None) -> None:
+    """Point <logs>/<recipe>/latest.log at the newest log."""
+    if not log_path:
+        return
+    p = Path(log_path)
+    latest = p.parent / "latest.log"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(p.name)
+    except OSError:
+        pass
