@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -80,6 +81,24 @@ def info(root: Optional[Path] = RootOpt, as_json: bool = typer.Option(False, "--
     else:
         Console().print(lock_table(lock))
         Console().print(f"marker: {'ok' if br.is_marked() else 'MISSING'}   log: {br.log_path}")
+
+
+@app.command("xbuildenv")
+def xbuildenv(root: Optional[Path] = RootOpt) -> None:
+    """Write the pyodide-build cross environment into the root; print its variables as `export` lines."""
+    from .cross_env import prepare_cross_env
+
+    br = BuildRoot(root)
+    if not br.is_marked():
+        console.print(f"[red]error:[/red] no complete build root at {br.root_dir}; run `forge toolchain ensure` first.")
+        raise typer.Exit(1)
+    try:
+        ce = prepare_cross_env(br)
+    except ToolchainError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    for k, v in ce.env().items():
+        print(f"export {k}={shlex.quote(v)}")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

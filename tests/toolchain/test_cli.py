@@ -38,3 +38,10 @@ def test_run_exit_code_passes_through(build_root, tmp_path, monkeypatch) -> None
 def test_info_without_lock(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = runner.invoke(app, ["info", "--root", str(tmp_path / "none")])
     assert res.exit_code == 1 and "forge toolchain ensure" in res.output
+
+
+def test_xbuildenv_prints_exports(build_root) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["xbuildenv", "--root", str(build_root.root_dir)])
+    assert res.exit_code == 0, res.output
+    assert "export PYODIDE_ROOT=/opt/forge/xbuildenv/" in res.stdout
+    assert "export SKIP_EMSCRIPTEN_VERSION_CHECK=1" in res.stdout
