@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run and pixi's `test` task call this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
