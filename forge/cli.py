@@ -125,6 +125,26 @@ def new(
     out.print(f"wrote {path}")
 
 
+env_app = typer.Typer(no_args_is_help=True, help="Environments from the channel (py-rattler solve + install).")
+app.add_typer(env_app, name="env")
+
+
+@env_app.command("create")
+def env_create(
+    prefix: Path = typer.Argument(..., help="Prefix directory to create."),
+    specs: list[str] = typer.Argument(..., help="Package specs, e.g. pytest 'numpy>=2'."),
+    channel: list[str] = typer.Option([], "--channel", "-c", help="Channels (default: the forge channel)."),
+    platform: str = typer.Option("emscripten-wasm32", "--platform", help="Target subdir."),
+) -> None:
+    """Create PREFIX with SPECS, like `micromamba create -p PREFIX --platform P -c CHANNEL SPECS`."""
+    from .envs import create_env  # noqa: PLC0415
+
+    channels = channel or [str(_config(None, None).channel_dir)]
+    for rec in create_env(prefix, channels, specs, platform):
+        out.print(f"  + {rec}", highlight=False)
+    out.print(f"created {prefix} ({platform})")
+
+
 def _mount_optional() -> None:
     """Sub-apps from other layers, mounted when present."""
     try:
@@ -157,8 +177,12 @@ def main() -> None:
         if isinstance(exc, click.ClickException):
             exc.show()
             code = exc.exit_code
-        else:
+        elif os.environ.get("FORGE_DEBUG"):
             raise
+        else:
+            err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} "
+                      "(a forge bug; rerun with FORGE_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+            code = 2
     sys.stdout.flush()
     sys.stderr.flush()
     # py-rattler may crash at interpreter exit after its work is done: leave without teardown.
