@@ -11,6 +11,8 @@ from pathlib import Path
 
 from .errors import step_failed
 
+MAX_LOG_BYTES = 20 * 1024 * 1024
+
 
 def run_logged(
     argv: Sequence[str],
@@ -25,6 +27,8 @@ def run_logged(
 ) -> str:
     """Run argv; stdout+stderr go to log_path (and are returned if capture)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if log_path.is_file() and log_path.stat().st_size > MAX_LOG_BYTES:
+        log_path.replace(log_path.with_name(log_path.name + ".1"))  # keep one old generation
     full_env = None if env is None else {**os.environ, **env}
     with open(log_path, "a", encoding="utf-8", errors="replace") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n$ {' '.join(argv)}\n")

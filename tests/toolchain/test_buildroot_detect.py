@@ -40,3 +40,11 @@ def test_unmarked_or_broken_root_is_rebuilt(tmp_path: Path, marker: object) -> N
         br.ensure(progress=msgs.append)
     assert calls == ["create"]
     assert any("rebuilding" in m for m in msgs)
+
+
+def test_missing_debootstrap_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import forge.toolchain.buildroot as mod
+    monkeypatch.setattr(mod.shutil, "which", lambda tool: None if tool == "debootstrap" else "/usr/bin/" + tool)
+    with pytest.raises(ToolchainError, match=r"`debootstrap` is not on PATH.*apt-get install -y debootstrap"):
+        BuildRoot(tmp_path / "root", cache_dir=tmp_path / "cache").create()
+    assert not (tmp_path / "root").exists()

@@ -94,3 +94,12 @@ def test_release_date(tmp_path: Path) -> None:
 def test_unshare_available() -> None:
     """The chroot helper depends on util-linux's unshare (present on Debian hosts)."""
     assert subprocess.run(["unshare", "--version"], capture_output=True).returncode == 0
+
+
+def test_log_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import forge.toolchain.proc as proc
+    monkeypatch.setattr(proc, "MAX_LOG_BYTES", 10)
+    log = tmp_path / "x.log"
+    log.write_text("x" * 100)
+    run_logged(["true"], log_path=log, what="w", hint="h")
+    assert (tmp_path / "x.log.1").stat().st_size == 100 and log.stat().st_size < 100
