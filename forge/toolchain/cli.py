@@ -52,10 +52,15 @@ def _ensure(root: Optional[Path], rebuild: bool, as_json: bool) -> None:
 
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context, root: Optional[Path] = RootOpt) -> None:
+def main(
+    ctx: typer.Context,
+    root: Optional[Path] = RootOpt,
+    rebuild: bool = typer.Option(False, "--rebuild", help="With no subcommand: recreate the root."),
+    as_json: bool = typer.Option(False, "--json", help="With no subcommand: print the lock as JSON."),
+) -> None:
     """With no subcommand: same as `ensure`."""
     if ctx.invoked_subcommand is None:
-        _ensure(root, rebuild=False, as_json=False)
+        _ensure(root, rebuild=rebuild, as_json=as_json)
 
 
 @app.command()

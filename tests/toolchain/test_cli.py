@@ -20,6 +20,8 @@ def test_ensure_json(build_root) -> None:  # type: ignore[no-untyped-def]
 def test_no_subcommand_ensures(build_root) -> None:  # type: ignore[no-untyped-def]
     res = runner.invoke(app, ["--root", str(build_root.root_dir)])
     assert res.exit_code == 0 and "emscripten" in res.stdout
+    res = runner.invoke(app, ["--root", str(build_root.root_dir), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["clang"].startswith("21.")
 
 
 def test_info(build_root) -> None:  # type: ignore[no-untyped-def]
