@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import tarfile
+import tempfile
 import tomllib
 import urllib.parse
 import urllib.request
@@ -102,10 +103,13 @@ class SourceCache:
         return self.root / src.sha256 / src.filename
 
     def fetch(self, src: SourceFile, *, recipe: str, file: str) -> Path:
-        """Return the verified archive, downloading it through pip's index if needed."""
+        """Return the verified archive, downloading it through pip's index (sdists) or the
+        npm client (`<name>-<version>.tgz`) if it is not cached yet."""
         target = self.path_for(src)
         if target.exists() and sha256_file(target) == src.sha256:
             return target
+        if src.filename.endswith(".tgz"):
+            return self._fetch_npm(src, target, recipe=recipe, file=file)
         try:
             project, version = parse_sdist_filename(src.filename)
         except Exception:
@@ -148,6 +152,33 @@ class SourceCache:
                 f"the downloaded {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
                 recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
             )
+        return target
+
+
+    def _fetch_npm(self, src: SourceFile, target: Path, *, recipe: str, file: str) -> Path:
+        stem = src.filename[: -len(".tgz")]
+        name, _, version = stem.rpartition("-")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".npm-", dir=target.parent))
+        try:
+            proc = subprocess.run(["npm", "pack", f"{name}@{version}", "--pack-destination", str(tmp)],
+                                  capture_output=True, text=True, check=False, cwd=tmp)
+            packed = tmp / src.filename
+            if proc.returncode != 0 or not packed.exists():
+                why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise ForgeError(
+                    f"the npm package {name}@{version} cannot be fetched with npm ({why[:200]})",
+                    recipe=recipe, file=file, fix="check the name and version (npm view NAME versions)",
+                )
+            actual = sha256_file(packed)
+            if actual != src.sha256:
+                raise ForgeError(
+                    f"the npm tarball {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
+                    recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
+                )
+            os.replace(packed, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return target
 
 
