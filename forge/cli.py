@@ -162,7 +162,9 @@ def main() -> None:
     """Entry point: ForgeError becomes one line and exit 1, never a traceback."""
     code = 0
     try:
-        app(standalone_mode=False)
+        # with standalone_mode=False, click returns (not raises) the code of a typer.Exit
+        rv = app(standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
     except ForgeError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         code = 1

@@ -50,7 +50,8 @@ def line_from_message(path: Path, message: str) -> int | None:
     m = re.search(r"(\d+):(\d+):", message)
     if m:
         return int(m.group(1))
-    m = re.search(r"(?:field|value for) '([^']+)'", message)
+    # "invalid value for 'build': unknown field 'scrip'": the unknown field is the line to show
+    m = re.search(r"unknown field '([^']+)'", message) or re.search(r"(?:field|value for) '([^']+)'", message)
     if m:
         return line_of_key(path, m.group(1))
     return None

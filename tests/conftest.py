@@ -1,0 +1,81 @@
+"""Session fixtures shared by the foundation tests.
+
+* FORGE_CACHE points at the repository's .forge/cache (unless set), so sdists and wheels
+  downloaded once are reused across runs; build state (work dirs, logs) goes to temp dirs.
+* `built_pytest`: the real `pytest` graph built once per session into a temp channel.
+* `tiny_channel`: a few tiny noarch: generic packages built once per session (real .conda
+  files for the publish tests, and a non-empty channel to prove failures leave it untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from forge_testlib import REPO, REPO_CACHE, generic_recipe, make_repo  # noqa: E402
+
+from forge import api  # noqa: E402
+from forge.config import ForgeConfig  # noqa: E402
+
+TINY = [f"tiny{i}" for i in range(8)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forge_cache() -> None:
+    """Reuse the repo's download cache (the forge reads FORGE_CACHE when it runs)."""
+    if "FORGE_CACHE" not in os.environ:
+        os.environ["FORGE_CACHE"] = str(REPO_CACHE)
+
+
+@dataclass
+class Built:
+    config: ForgeConfig
+    report: api.BuildReport
+
+    @property
+    def channel(self) -> Path:
+        return self.config.channel_dir
+
+
+@pytest.fixture(scope="session")
+def built_pytest(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """`api.build(["pytest"])` from the repo's recipes into a fresh temp channel, once."""
+    tmp = tmp_path_factory.mktemp("pytest-channel")
+    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
+                           state_dir=tmp / "state")
+    report = api.build(["pytest"], cfg, jobs=os.cpu_count() or 2)
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    return Built(cfg, report)
+
+
+@pytest.fixture(scope="session")
+def tiny_channel(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Eight tiny noarch: generic packages, built with rattler-build into a temp channel."""
+    root = tmp_path_factory.mktemp("tiny")
+    cfg = make_repo(root, {n: generic_recipe(n) for n in TINY})
+    report = api.build(list(TINY), cfg, jobs=2)
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    return Built(cfg, report)
+
+
+@pytest.fixture()
+def tiny_packages(tiny_channel: Built) -> list[Path]:
+    """The tiny .conda files (in <channel>/noarch/, as publish() expects)."""
+    pkgs = sorted((tiny_channel.channel / "noarch").glob("tiny*.conda"))
+    assert len(pkgs) == len(TINY)
+    return pkgs
+
+
+@pytest.fixture()
+def populated_channel(tiny_channel: Built, tmp_path: Path) -> Path:
+    """A private copy of the tiny channel: non-empty, with repodata and a publish lock."""
+    dest = tmp_path / "channel"
+    shutil.copytree(tiny_channel.channel, dest)
+    return dest

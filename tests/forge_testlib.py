@@ -1,0 +1,117 @@
+"""Helpers for the foundation tests: temp repos of tiny recipes, the CLI in a subprocess,
+and channel checks (snapshot, consistency). No mocks: everything runs rattler-build for real."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from forge.config import ForgeConfig
+
+REPO = Path(__file__).resolve().parent.parent
+REPO_CACHE = REPO / ".forge" / "cache"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def generic_recipe(name: str, *, version: str = "1.0", script: list[str] | None = None,
+                   run: list[str] | None = None) -> str:
+    """A tiny noarch: generic recipe (no sources) whose build runs `script`."""
+    lines = script or [f"echo {name} > $PREFIX/{name}.txt"]
+    text = textwrap.dedent(f"""\
+        package:
+          name: {name}
+          version: "{version}"
+        build:
+          noarch: generic
+          script:
+        """)
+    text += "".join(f"    - {json.dumps(ln)}\n" for ln in lines)
+    if run:
+        text += "requirements:\n  run:\n" + "".join(f"    - {json.dumps(r)}\n" for r in run)
+    return text
+
+
+def make_repo(root: Path, recipes: dict[str, str], *, variants: str | None = None) -> ForgeConfig:
+    """A throwaway forge repo: recipes/<name>/recipe.yaml, channel/ and state/ under `root`."""
+    for name, text in recipes.items():
+        d = root / "recipes" / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "recipe.yaml").write_text(text)
+    (root / "recipes").mkdir(parents=True, exist_ok=True)
+    if variants is not None:
+        (root / "conda_build_config.yaml").write_text(variants)
+    return repo_config(root)
+
+
+def repo_config(root: Path, channel: Path | None = None) -> ForgeConfig:
+    return ForgeConfig.load(root=root, recipes_dir=root / "recipes", channel_dir=channel or root / "channel",
+                            state_dir=root / "state")
+
+
+def forge_env(root: Path | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["COLUMNS"] = "1000"  # rich wraps at 80 columns otherwise; keep each message on one line
+    env.setdefault("FORGE_CACHE", str(REPO_CACHE))
+    env.pop("FORGE_FAULT", None)
+    if root is not None:
+        env["FORGE_ROOT"] = str(root)
+        env["FORGE_STATE"] = str(root / "state")
+    env.update(extra)
+    return env
+
+
+def forge_cli(*args: str, root: Path | None = None, timeout: float = 600, **extra: str) -> subprocess.CompletedProcess:
+    """Run `forge ARGS` in a subprocess (the real entry point), capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-c", "from forge.cli import main; main()", *args],
+        env=forge_env(root, **extra), capture_output=True, text=True, timeout=timeout,
+        cwd=str(root) if root else None, check=False,
+    )
+
+
+def snapshot(channel: Path) -> dict[str, str]:
+    """Every file of a channel (hidden ones too) with its content hash."""
+    return {
+        str(p.relative_to(channel)): sha256(p)
+        for p in sorted(channel.rglob("*")) if p.is_file()
+    }
+
+
+def listed(channel: Path) -> dict[str, dict]:
+    """'<subdir>/<file>' -> repodata record, over every subdir's repodata.json."""
+    out: dict[str, dict] = {}
+    for rd in sorted(channel.glob("*/repodata.json")):
+        data = json.loads(rd.read_text())
+        for key in ("packages", "packages.conda"):
+            for fn, rec in (data.get(key) or {}).items():
+                out[f"{rd.parent.name}/{fn}"] = rec
+    return out
+
+
+def assert_consistent(channel: Path) -> dict[str, dict]:
+    """Every file every repodata.json lists exists, with the listed sha256 and size, and none
+    of them is a partial (temporary) file. Returns the listing."""
+    records = listed(channel)
+    for rel, rec in records.items():
+        path = channel / rel
+        assert not path.name.startswith("."), f"{rel} is a temporary file but is listed"
+        assert path.is_file(), f"{rel} is listed in repodata but missing"
+        assert sha256(path) == rec["sha256"], f"{rel} does not have the sha256 repodata lists"
+        assert path.stat().st_size == rec["size"], f"{rel} does not have the size repodata lists"
+    return records
+
+
+def output_text(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout + proc.stderr
+
+
+def error_lines(proc: subprocess.CompletedProcess, needle: str) -> list[str]:
+    return [ln.strip() for ln in output_text(proc).splitlines() if needle in ln]
