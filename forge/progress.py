@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from rich.console import Console
@@ -46,7 +47,7 @@ class RichReporter:
     def started(self, name: str, job: BuildJob) -> None:
         with self._lock:
             self._running.add(name)
-            self.console.print(f"[cyan]▶ {name}[/] [dim]log {job.log_path}[/]")
+            self.console.print(f"[cyan]▶ {name}[/] [dim]log {short_path(job.log_path)}[/]")
             self.progress.update(self._task, description=self._describe())
 
     def finished(self, result: RecipeResult) -> None:
@@ -56,6 +57,16 @@ class RichReporter:
             extra = f" {result.seconds:.1f}s" if result.status == "built" else f" {result.error}"
             self.console.print(f"[{STYLE.get(result.status, '')}]{mark} {result.name}[/]{extra}", highlight=False)
             self.progress.update(self._task, advance=1, description=self._describe())
+
+
+def short_path(path: str | None) -> str:
+    """A log path relative to the working directory when it is below it (readable tables)."""
+    if not path:
+        return ""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:
+        return path
 
 
 def summary_table(results: dict[str, RecipeResult], present: list[str]) -> Table:
@@ -70,6 +81,6 @@ def summary_table(results: dict[str, RecipeResult], present: list[str]) -> Table
         table.add_row(
             name, f"[{STYLE.get(r.status, '')}]{r.status}[/]",
             f"{r.seconds:.1f}s" if r.seconds else "",
-            (r.log or "") if r.status == "built" else (r.error or ""),
+            short_path(r.log) if r.status == "built" else (r.error or ""),
         )
     return table

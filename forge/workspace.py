@@ -76,7 +76,11 @@ class Workspace:
     def graph(self, targets: list[str]) -> Graph:
         return build_graph(targets, self.recipe, self.providers, self.channel_has, self.config.root)
 
+    @cached_property
+    def _present(self) -> set[tuple[str, str]]:
+        return self.channel.filenames()
+
     def published(self, recipe: Recipe) -> bool:
-        """True when every output of the recipe (same build string) is in the channel."""
-        present = self.channel.filenames()
-        return all((o.subdir, o.filename) in present for o in recipe.outputs)
+        """True when every output of the recipe (same build string) was in the channel when
+        planning started (what the scheduler publishes later does not change the plan)."""
+        return all((o.subdir, o.filename) in self._present for o in recipe.outputs)
