@@ -1,0 +1,59 @@
+"""The Celery application. Start a worker with
+
+    forge worker --broker redis://127.0.0.1:6379/0          (or)
+    celery -A workers.app worker --broker redis://127.0.0.1:6379/0 -E
+
+Reliability settings, deliberately:
+- task_acks_late + task_reject_on_worker_lost: a build is acknowledged only when it has
+  finished, so a worker that dies mid-build leaves it in Redis for another worker;
+- worker_prefetch_multiplier=1: a worker holds no more builds than it runs, so a dead
+  worker strands one build, not a queue of them;
+- visibility_timeout (FORGE_FARM_VISIBILITY_TIMEOUT): after it, a live worker's periodic
+  sweep hands an unacknowledged build to someone else; it must exceed the longest build.
+There is no Celery result backend: results, packages and logs travel through the farm's own
+Redis keys (workers.blobs, workers.registry), which the coordinator verifies.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from . import settings
+
+
+def make_app(url: str | None = None) -> Celery:
+    """A Celery app for the farm at `url` (password and rediss:// passed straight to kombu)."""
+    broker = settings.farm_url(url)
+    app = Celery("forge", broker=broker, include=["workers.tasks"])
+    app.conf.update(
+        broker_url=broker,
+        task_default_queue=settings.QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_track_started=True,
+        task_send_sent_event=True,
+        worker_send_task_events=True,  # Flower sees builds without -E
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency(),
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout(),
+            "unacked_restore_interval": settings.restore_interval(),
+            "unacked_restore_throttle": 1,
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+            "health_check_interval": 10,
+        },
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
+                                   "interval_max": 1.0},
+    )
+    return app
+
+
+app = make_app()

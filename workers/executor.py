@@ -1,0 +1,307 @@
+"""CeleryExecutor: the coordinator's side of the farm, an Executor for forge.scheduler.
+
+`submit` returns at once; two threads do the talking so the scheduler never blocks on Redis:
+- the sender uploads the job's files as blobs and sends the task (re-sending when needed);
+- the receiver waits on the run's reply list, verifies each package's sha256, stages it under
+  <state>/farm/staging/<task>/<subdir>/<file>, writes the log into the job's usual log path,
+  and resolves the future, so the scheduler publishes exactly as with the local executor.
+
+Redis trouble: a run marker key (no persistence needed) tells the receiver when Redis lost
+its data (restarted, flushed); every build still in flight is then re-sent under the same
+task id (a duplicate result is ignored). If Redis stays unreachable for FORGE_FARM_GRACE
+seconds, every pending build fails with a message saying to re-run the same command, which
+rebuilds only what the channel still lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import redis
+from kombu.exceptions import OperationalError
+
+from forge.config import ForgeConfig
+from forge.jobs import BuildJob, BuildOutcome
+
+from . import settings
+from .app import make_app
+from .blobs import BlobError, BlobStore, FileHasher, write_atomic
+from .payload import collect, make_payload
+from .registry import Registry
+from .safety import UnsafePath, check_package
+from .worker import result_key
+
+_NETWORK = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
+
+
+class FarmUnavailable(RuntimeError):
+    """The farm's Redis has been unreachable for longer than the grace period."""
+
+
+@dataclass
+class _Pending:
+    tid: str
+    job: BuildJob
+    future: "Future[BuildOutcome]"
+    submitted: float = field(default_factory=time.monotonic)
+    sent: bool = False
+    sends: int = 0
+
+
+class CeleryExecutor:
+    """Runs jobs on Celery workers over Redis; packages come back as verified local files."""
+
+    def __init__(self, farm_url: str, config: ForgeConfig, *, slots: int = 64,
+                 grace: float | None = None, log: TextIO | None = None) -> None:
+        self.url = settings.farm_url(farm_url)
+        self.config = config
+        self.slots = slots  # the queue absorbs any number; workers decide how many run
+        self.grace = settings.grace_seconds() if grace is None else grace
+        self.run_id = uuid.uuid4().hex[:16]
+        self.app = make_app(self.url)
+        self.redis = settings.redis_client(self.url)
+        self.blobs = BlobStore(self.redis)
+        self.registry = Registry(self.redis)
+        self.staging = config.state_dir / "farm" / "staging"
+        self._log = log or sys.stderr
+        self._hasher = FileHasher()
+        self._pending: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
+        self._epoch_lock = threading.Lock()
+        self._outbox: "queue.Queue[str]" = queue.Queue()
+        self._stop = threading.Event()
+        self._broken: str | None = None
+        self._down_since: float | None = None
+        self._epoch_key = settings.key("run", self.run_id)
+        self._reply_key = settings.key("done", self.run_id)
+        self._epoch_set = False
+        self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
+        self._clean_staging()
+        self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
+                         threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]
+        for t in self._threads:
+            t.start()
+
+    # ----------------------------------------------------------------- Executor
+    def submit(self, job: BuildJob) -> "Future[BuildOutcome]":
+        fut: "Future[BuildOutcome]" = Future()
+        if self._broken:
+            fut.set_exception(FarmUnavailable(self._broken))
+            return fut
+        tid = f"{job.recipe}-{job.attempt}-{uuid.uuid4().hex[:10]}"
+        with self._lock:
+            self._pending[tid] = _Pending(tid, job, fut)
+        self._outbox.put(tid)
+        return fut
+
+    def shutdown(self) -> None:
+        """Stop; builds still queued or running are cancelled so no worker wastes time on them."""
+        self._stop.set()
+        with self._lock:
+            left = list(self._pending.values())
+            self._pending.clear()
+        sent = [p.tid for p in left if p.sent]
+        for p in left:
+            p.future.cancel()
+        if sent:
+            try:
+                self.registry.cancel(sent)
+                self.app.control.revoke(sent)
+            except Exception:  # noqa: BLE001  (best effort: cancelled records stop them anyway)
+                pass
+        for t in self._threads:
+            t.join(timeout=2)
+
+    close = shutdown
+
+    def __enter__(self) -> "CeleryExecutor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def workers(self, timeout: float = 1.0) -> list[str]:
+        """Names of the workers answering a ping now."""
+        replies = self.app.control.inspect(timeout=timeout).ping() or {}
+        return sorted(replies)
+
+    # ----------------------------------------------------------------- health
+    def _say(self, text: str) -> None:
+        print(f"farm: {text}", file=self._log, flush=True)
+
+    def _up(self) -> None:
+        if self._down_since is not None:
+            self._say(f"Redis at {self._safe_url()} is back after {time.monotonic() - self._down_since:.1f}s")
+        self._down_since = None
+
+    def _down(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            self._say(f"lost Redis at {self._safe_url()} ({exc}); retrying for {self.grace:.0f}s")
+        elif now - self._down_since > self.grace and not self._broken:
+            self._break(f"the farm's Redis at {self._safe_url()} has been unreachable for "
+                        f"{self.grace:.0f}s ({exc}); what was built is published, run the same "
+                        f"command to resume")
+
+    def _break(self, message: str) -> None:
+        self._broken = message
+        self._say(message)
+        with self._lock:
+            left = list(self._pending.values())
+            self._pending.clear()
+        for p in left:
+            if not p.future.done():
+                p.future.set_exception(FarmUnavailable(message))
+
+    def _safe_url(self) -> str:
+        """The URL without its password (for messages)."""
+        from kombu.utils.url import maybe_sanitize_url  # noqa: PLC0415
+
+        return maybe_sanitize_url(self.url)
+
+    # ----------------------------------------------------------------- sending
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tid = self._outbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            with self._lock:
+                p = self._pending.get(tid)
+            if p is None or p.sent or p.future.done():
+                continue
+            try:
+                self._send(p)
+                self._up()
+            except _NETWORK as exc:
+                self._down(exc)
+                if not self._broken:
+                    self._outbox.put(tid)
+                    time.sleep(0.5)
+            except (BlobError, UnsafePath, ValueError) as exc:
+                self._resolve(p, BuildOutcome(recipe=p.job.recipe, ok=False, log_path=p.job.log_path,
+                                              error=f"recipe '{p.job.recipe}': cannot send it to the farm: {exc}"))
+
+    def _send(self, p: _Pending) -> None:
+        self._ensure_epoch()
+        try:
+            manifest, files = collect(p.job, self.config.channel_dir, self._hasher)
+        except OSError as exc:  # a file of the job vanished: not a network problem
+            raise ValueError(f"cannot read the job's files: {exc}") from None
+        self.blobs.upload(files)
+        if p.sends == 0:
+            self.registry.queued(p.tid, p.job.recipe, p.job.attempt, self.run_id)
+        self.app.send_task(settings.TASK, args=[make_payload(p.job, manifest, self.run_id)],
+                           task_id=p.tid, queue=settings.QUEUE)
+        p.sent = True
+        p.sends += 1
+
+    def _ensure_epoch(self) -> None:
+        """Create the run marker; if it vanished, Redis lost its data: re-send what is in flight."""
+        with self._epoch_lock:
+            if self.redis.expire(self._epoch_key, 24 * 3600):
+                return
+            self.redis.set(self._epoch_key, str(time.time()), ex=24 * 3600)
+            if not self._epoch_set:
+                self._epoch_set = True
+                return
+            with self._lock:
+                lost = [p for p in self._pending.values() if p.sent and not p.future.done()]
+                for p in lost:
+                    p.sent = False
+        if lost:
+            self.resends += len(lost)
+            self._say(f"Redis lost its data (restarted?): re-sending {len(lost)} build(s): "
+                      f"{', '.join(sorted(p.job.recipe for p in lost))}")
+        for p in lost:
+            self._outbox.put(p.tid)
+
+    # ----------------------------------------------------------------- receiving
+    def _receive_loop(self) -> None:
+        last_check = 0.0
+        while not self._stop.is_set():
+            try:
+                item = self.redis.blpop([self._reply_key], timeout=1)
+                if item:
+                    self._collect(item[1].decode())
+                if time.monotonic() - last_check > 1.0 and self._epoch_set:
+                    last_check = time.monotonic()
+                    self._ensure_epoch()
+                self._up()
+            except _NETWORK as exc:
+                if self._stop.is_set():
+                    return
+                self._down(exc)
+                time.sleep(0.5)
+
+    def _collect(self, tid: str) -> None:
+        with self._lock:
+            p = self._pending.get(tid)
+        if p is None or p.future.done():
+            return  # a duplicate (redelivered build) or a cancelled one
+        raw = self.redis.get(result_key(tid))
+        if raw is None:
+            return
+        self._resolve(p, self._outcome(p, json.loads(raw)))
+
+    def _resolve(self, p: _Pending, outcome: BuildOutcome) -> None:
+        with self._lock:
+            if self._pending.pop(p.tid, None) is None:
+                return
+        if not p.future.done():
+            p.future.set_result(outcome)
+
+    def _outcome(self, p: _Pending, res: dict[str, Any]) -> BuildOutcome:
+        """Turn a worker's answer into a local outcome: verified packages, the log on disk."""
+        job = p.job
+        worker = str(res.get("worker", "?"))
+        log = Path(job.log_path)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        header = f"== farm: task {p.tid} on worker {worker} (delivery {res.get('delivery', 1)})\n"
+        log.write_text(header + str(res.get("log", "")), encoding="utf-8")
+        if res.get("refused"):
+            return BuildOutcome(recipe=job.recipe, ok=False, log_path=str(log), worker=worker,
+                                error=f"recipe '{job.recipe}': worker {worker} refused the build: {res['refused']}")
+        data = dict(res.get("outcome") or {})
+        if res.get("worker_log_path") and data.get("error"):
+            data["error"] = data["error"].replace(res["worker_log_path"], str(log))
+        outcome = BuildOutcome(**{**data, "packages": [], "log_path": str(log), "worker": worker})
+        if not outcome.ok:
+            return outcome
+        try:
+            outcome.packages = [self._stage(p.tid, ref) for ref in res.get("packages", [])]
+        except (BlobError, UnsafePath) as exc:
+            return BuildOutcome(recipe=job.recipe, ok=False, transient=True, log_path=str(log), worker=worker,
+                                seconds=outcome.seconds,
+                                error=f"recipe '{job.recipe}': a package from worker {worker} was refused: {exc}")
+        return outcome
+
+    def _stage(self, tid: str, ref: dict[str, Any]) -> str:
+        subdir, name = check_package(str(ref.get("path")))
+        data = self.blobs.get(str(ref.get("sha256")))  # recomputes the sha256
+        dest = self.staging / tid / subdir / name
+        write_atomic(dest, data)
+        return str(dest)
+
+    def _clean_staging(self, older_than: float = 3600.0) -> None:
+        import shutil  # noqa: PLC0415
+
+        if not self.staging.is_dir():
+            return
+        cutoff = time.time() - older_than
+        for d in self.staging.iterdir():
+            try:
+                if d.stat().st_mtime < cutoff:
+                    shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass

@@ -1,0 +1,171 @@
+"""What a worker does with one task: check, materialise, build, send back.
+
+The build itself is forge.executors.local.run_in_subprocess, exactly as on the coordinator's
+machine; this module only moves files in and out and keeps the records. A result is written
+to `forge:result:<task id>` and the task id pushed on the run's reply list; packages go to
+Redis as sha256-addressed blobs that the coordinator verifies before staging them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import redis
+
+from forge.executors.local import run_in_subprocess
+from forge.jobs import BuildOutcome
+
+from . import settings
+from .blobs import BlobCache, BlobError, BlobStore
+from .payload import materialize
+from .registry import Registry
+from .safety import UnsafePath, check_package, inside
+
+T = TypeVar("T")
+
+
+def result_key(tid: str) -> str:
+    return settings.key("result", tid)
+
+
+def retrying(fn: Callable[[], T], seconds: float = 60.0) -> T:
+    """Call fn, retrying while Redis is unreachable (a restart should not lose a finished build)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+class LogStreamer:
+    """Copies what the build appends to its log into Redis every half second (live logs)."""
+
+    def __init__(self, path: Path, registry: Registry, tid: str) -> None:
+        self.path, self.registry, self.tid = path, registry, tid
+        self._pos = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="forge-log")
+
+    def _pump(self) -> None:
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._pos)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        if chunk:
+            self._pos += len(chunk)
+            try:
+                self.registry.append_log(self.tid, chunk.decode("utf-8", "replace"))
+            except redis.RedisError:
+                self._pos -= len(chunk)  # try again next time
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._pump()
+
+    def __enter__(self) -> "LogStreamer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pump()
+
+
+def _reply(r: redis.Redis, payload: dict[str, Any], tid: str, result: dict[str, Any]) -> None:
+    ttl = settings.record_ttl()
+
+    def send() -> None:
+        pipe = r.pipeline(transaction=True)
+        pipe.set(result_key(tid), json.dumps(result), ex=ttl)
+        pipe.rpush(payload["reply_to"], tid)
+        pipe.expire(payload["reply_to"], ttl)
+        pipe.execute()
+
+    retrying(send)
+
+
+def _upload_packages(outcome: BuildOutcome, output_dir: Path, store: BlobStore) -> list[dict[str, Any]]:
+    """Each produced package as {path: <subdir>/<file>, sha256, size}, its bytes in Redis."""
+    refs = []
+    for p in map(Path, outcome.packages):
+        if not inside(output_dir, p):
+            raise UnsafePath(f"the build reported {p}, outside its output directory {output_dir}")
+        rel = f"{p.parent.name}/{p.name}"
+        check_package(rel)
+        data = p.read_bytes()
+        sha = retrying(lambda data=data: store.put(data))
+        refs.append({"path": rel, "sha256": sha, "size": len(data)})
+    return refs
+
+
+def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) -> dict[str, Any]:
+    """Build one payload; always answers the coordinator unless Redis stays unreachable."""
+    r = settings.redis_client(url)
+    registry = Registry(r)
+    store = BlobStore(r)
+    if retrying(lambda: registry.state(task_id)) == "cancelled":
+        return {"skipped": "cancelled by the coordinator"}
+    delivery = retrying(lambda: registry.delivery(task_id))
+    recipe = str(payload.get("job", {}).get("recipe", "?"))
+    result: dict[str, Any] = {"task_id": task_id, "worker": hostname, "delivery": delivery}
+    if delivery > settings.max_deliveries():
+        msg = (f"recipe '{recipe}': {delivery - 1} workers died while building it; not handing it out "
+               f"again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()})")
+        result["outcome"] = BuildOutcome(recipe=recipe, ok=False, error=msg, worker=hostname).__dict__
+        registry.finished(task_id, "failed", error=msg)
+        _reply(r, payload, task_id, result)
+        return {"ok": False}
+    retrying(lambda: registry.running(task_id, hostname, delivery))
+    root = settings.worker_dir()
+    task_dir = root / "tasks" / f"{task_id}-{os.getpid()}-{delivery}"
+    start = time.monotonic()
+    state = "failed"
+    try:
+        try:
+            job = materialize(payload, task_dir, BlobCache(root / "blobs"), store)
+        except UnsafePath as exc:
+            result["refused"] = str(exc)
+            state = "refused"
+            registry.finished(task_id, state, error=str(exc))
+            _reply(r, payload, task_id, result)
+            return {"ok": False, "refused": str(exc)}
+        registry.reset_log(task_id, f"== worker {hostname}, delivery {delivery}\n")
+        with LogStreamer(Path(job.log_path), registry, task_id):
+            outcome = run_in_subprocess(job)
+        outcome.worker = hostname
+        if outcome.ok:
+            result["packages"] = _upload_packages(outcome, Path(job.work_dir) / "output", store)
+        outcome.packages = []
+        result["outcome"] = outcome.__dict__
+        result["log"] = Path(job.log_path).read_text(errors="replace") if Path(job.log_path).exists() else ""
+        result["worker_log_path"] = job.log_path
+        state = "built" if outcome.ok else "failed"
+    except UnsafePath as exc:
+        result["refused"] = str(exc)
+        state = "refused"
+    except (BlobError, OSError, redis.RedisError) as exc:
+        result["outcome"] = BuildOutcome(
+            recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
+            error=f"recipe '{recipe}': worker {hostname} could not run the build: {exc}").__dict__
+        result["log"] = traceback.format_exc()
+    finally:
+        shutil.rmtree(task_dir, ignore_errors=True)
+    err = result.get("refused") or (result.get("outcome") or {}).get("error")
+    retrying(lambda: registry.finished(task_id, state, time.monotonic() - start, err))
+    _reply(r, payload, task_id, result)
+    return {"ok": state == "built", "state": state}
