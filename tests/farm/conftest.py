@@ -1,0 +1,251 @@
+"""Fixtures for farm tests: a private redis-server, real Celery worker processes, and tiny
+synthetic recipes whose build time and behaviour the test controls.
+
+Nothing here is mocked: each test gets its own redis-server on a free loopback port and
+starts `celery -A workers.app worker` subprocesses (own session, own work dir, so no shared
+filesystem between "machines"), and kills them all at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+
+from forge.config import ForgeConfig
+
+REPO = Path(__file__).resolve().parents[2]
+#: Short timeouts so a dead worker's build is handed on within seconds (see docs/farm.md).
+TEST_ENV = {
+    "FORGE_FARM_VISIBILITY_TIMEOUT": "6",
+    "FORGE_FARM_RESTORE_INTERVAL": "1",
+    "FORGE_FARM_GRACE": "60",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "farm: needs redis-server and starts Celery workers (tests/farm)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/farm" in str(item.fspath):
+            item.add_marker(pytest.mark.farm)
+            if shutil.which("redis-server") is None:
+                item.add_marker(pytest.mark.skip(reason="redis-server is not installed (apt-get install redis-server)"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server bound to loopback, without persistence, restartable on its port."""
+
+    def __init__(self, workdir: Path, password: str | None = None) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.password = password
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(self.workdir)]
+        if self.password:
+            cmd += ["--requirepass", self.password]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+
+class Workers:
+    """Real `celery -A workers.app worker` processes, each in its own session and work dir."""
+
+    def __init__(self, base: Path, url: str, env: dict[str, str]) -> None:
+        self.base, self.url, self.env = base, url, env
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *, wait: bool = True, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        wdir = self.base / name
+        wdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, **(extra_env or {}), "FORGE_FARM": self.url,
+               "FORGE_WORKER_DIR": str(wdir), "PYTHONUNBUFFERED": "1"}
+        env.pop("FORGE_CHANNEL", None)
+        log = open(wdir / "celery.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-n", f"{name}@%h",
+             "-c", "1", "-l", "info", "--without-mingle", "--without-gossip"],
+            cwd=wdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.procs[name] = proc
+        if wait:
+            self.wait_ready(name)
+        return proc
+
+    def log(self, name: str) -> str:
+        p = self.base / name / "celery.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def wait_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log(name):
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"worker {name} exited:\n{self.log(name)[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker {name} not ready:\n{self.log(name)[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill the worker's whole process group: the machine died mid-build."""
+        proc = self.procs[name]
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                self.kill(name)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workers]:
+    for k, v in TEST_ENV.items():
+        monkeypatch.setenv(k, v)
+    pool = Workers(tmp_path / "workers", redis_server.url, dict(TEST_ENV))
+    yield pool
+    pool.stop_all()
+
+
+class Synth:
+    """Writes noarch: generic recipes that sleep, leave probe lines, and optionally misbehave.
+
+    Probe lines (<probe>/<name>: 'start' / 'end') let a test count how often a recipe really
+    built, across workers and runs.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.recipes = root / "recipes"
+        self.probe = root / "probe"
+        self.recipes.mkdir(parents=True, exist_ok=True)
+        self.probe.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, seconds: float = 0.5, deps: tuple[str, ...] = (), pre: list[str] | None = None) -> None:
+        script = [f"echo start >> {self.probe}/{name}", *(pre or []), f"sleep {seconds}",
+                  "mkdir -p $PREFIX/share/synth", f"echo {name} > $PREFIX/share/synth/{name}.txt",
+                  f"echo 'synthetic {name} done'", f"echo end >> {self.probe}/{name}"]
+        lines = ["package:", f"  name: {name}", '  version: "1.0"', "build:", "  number: 0",
+                 "  noarch: generic", "  script:"]
+        lines += [f"    - {json_str(s)}" for s in script]
+        if deps:
+            lines += ["requirements:", "  host:"] + [f"    - {d}" for d in deps]
+            lines += ["  run:"] + [f"    - {d}" for d in deps]
+        d = self.recipes / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "recipe.yaml").write_text("\n".join(lines) + "\n")
+
+    def count(self, name: str, what: str = "end") -> int:
+        p = self.probe / name
+        return p.read_text().split().count(what) if p.exists() else 0
+
+    def started(self, name: str) -> bool:
+        return self.count(name, "start") > 0
+
+    def config(self) -> ForgeConfig:
+        return ForgeConfig.load(root=self.root, recipes_dir=self.recipes, channel_dir=self.root / "channel",
+                                state_dir=self.root / "state")
+
+
+def json_str(s: str) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(s)
+
+
+#: Shell that kills this build's `forge.runner` process: the build machine fails, not the recipe.
+KILL_RUNNER = (
+    "p=$$; while [ \"$p\" -gt 1 ]; do "
+    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -q forge.runner; then kill -9 $p; exit 1; fi; "
+    "p=$(awk '{print $4}' /proc/$p/stat); done"
+)
+
+
+@pytest.fixture
+def synth(tmp_path: Path) -> Synth:
+    return Synth(tmp_path / "repo")
+
+
+def wait_for(pred, timeout: float = 60, what: str = "condition") -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def channel_files(channel: Path) -> dict[str, list[str]]:
+    """subdir -> package files on disk (besides repodata.json)."""
+    out: dict[str, list[str]] = {}
+    for sd in sorted(p for p in channel.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        out[sd.name] = sorted(f.name for f in sd.iterdir() if f.name != "repodata.json")
+    return out
+
+
+def assert_channel_consistent(channel: Path) -> set[str]:
+    """No partial files, and each subdir's repodata lists exactly the packages on disk."""
+    import json  # noqa: PLC0415
+
+    names: set[str] = set()
+    assert not list(channel.glob("*/.partial-*")), "half-published files in the channel"
+    assert not list(channel.glob(".index-*")), "leftover index shadow tree"
+    for sd, files in channel_files(channel).items():
+        data = json.loads((channel / sd / "repodata.json").read_text())
+        listed = sorted(list(data.get("packages", {})) + list(data.get("packages.conda", {})))
+        assert listed == files, f"{sd}: repodata {listed} != files {files}"
+        names |= {data["packages.conda"][f]["name"] for f in data.get("packages.conda", {})}
+    return names
