@@ -18,10 +18,11 @@ from forge.toolchain.paths import default_cache_dir
 
 #: The channel the node tests load from: pytest's graph, dateutil's, attrs, hypothesis.
 TARGETS = ["pytest", "python-dateutil", "attrs", "hypothesis", "six", "typing-extensions"]
+#: Only these recipe folders are copied into the test's recipes dir, so a recipe someone
+#: is writing elsewhere in recipes/ cannot break these tests.
+RECIPES = [*TARGETS, "iniconfig", "packaging", "pluggy", "pygments", "tzdata", "sortedcontainers",
+           "python-native"]
 PIPLITE_PROVIDER = "jupyterlite-pyodide-kernel==0.8.7"
-
-needs_node = pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "buildroot: needs the real sid build root")
@@ -33,7 +34,11 @@ def channel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if os.environ.get("FORGE_TEST_CHANNEL"):
         return Path(os.environ["FORGE_TEST_CHANNEL"])
     path = tmp_path_factory.mktemp("channel")
-    report = api.build(TARGETS, ForgeConfig.load(channel_dir=path), jobs=os.cpu_count() or 2)
+    recipes = tmp_path_factory.mktemp("recipes")
+    repo = ForgeConfig.load()
+    for name in RECIPES:
+        shutil.copytree(repo.recipes_dir / name, recipes / name)
+    report = api.build(TARGETS, ForgeConfig.load(channel_dir=path, recipes_dir=recipes), jobs=os.cpu_count() or 2)
     assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
     return path
 
