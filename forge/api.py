@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ def publisher(channel: Channel):  # noqa: ANN201
         check_outputs(job, packages)
         channel.publish(packages)
         log_link(outcome.log_path)
+        shutil.rmtree(job.work_dir, ignore_errors=True)
 
     return publish
 
@@ -61,7 +63,6 @@ def build(
     if not plan.to_build:
         report.seconds = time.monotonic() - start
         return report
-    ws.channel.ensure_layout()
     own_executor = executor is None
     exe = executor or LocalExecutor(jobs)
     try:

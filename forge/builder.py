@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from .jobs import BuildJob, BuildOutcome
@@ -67,6 +68,15 @@ def _cause(lines: list[str], staging: Path, recipe: str) -> str:
     return text[-1][:300] if text else "no output"
 
 
+def _channels(url: str) -> list[str]:
+    """The dependency channel, unless it is a local channel not created yet (first publish)."""
+    if url.startswith("file://"):
+        local = Path(urllib.parse.urlparse(url).path)
+        if not (local / "noarch" / "repodata.json").exists():
+            return []
+    return [url]
+
+
 def run_build_job(job: BuildJob) -> BuildOutcome:
     """Render and build the job's recipe into <work_dir>/output; never raises for recipe errors."""
     from rattler_build import (  # noqa: PLC0415
@@ -89,6 +99,8 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
     os.environ["FORGE_SOURCES"] = str(sources)
     if job.wheelhouse:
         os.environ["FORGE_WHEELHOUSE"] = job.wheelhouse
+    else:
+        os.environ.pop("FORGE_WHEELHOUSE", None)
     bindir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
@@ -119,7 +131,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                         continue
                     result = variant.run_build(
                         output_dir=staging,
-                        channels=[job.channel_url],
+                        channels=_channels(job.channel_url),
                         env_isolation=EnvironmentIsolation.NONE,
                         tool_config=ToolConfiguration(test_strategy="native"),
                         progress_callback=cb,
@@ -138,7 +150,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                 recipe=job.recipe, ok=False, log_path=job.log_path,
                 seconds=time.monotonic() - start,
                 error=f"recipe '{job.recipe}' ({job.recipe_file}): {what}: {cause}; "
-                      f"see the log {job.log_path} and fix the recipe",
+                      f"see the log {job.log_path} and fix the recipe.",
             )
         finally:
             sys.stdout.flush()

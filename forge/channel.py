@@ -144,7 +144,7 @@ class Channel:
             shutil.rmtree(shadow, ignore_errors=True)
 
     def _reindex(self, subdirs: tuple[str, ...]) -> None:
-        from rattler import Platform  # noqa: PLC0415  (py-rattler is slow to import)
+        from rattler import Subdir  # noqa: PLC0415  (py-rattler is slow to import)
         from rattler.index import index_fs  # noqa: PLC0415
 
         shadow = Path(tempfile.mkdtemp(prefix=".index-", dir=self.path))
@@ -158,7 +158,7 @@ class Channel:
                         if f.suffix in (".conda", ".bz2") and not f.name.startswith(_TMP_PREFIX):
                             os.link(f, dst / f.name)
             for sd in subdirs:
-                asyncio.run(index_fs(shadow, target_platform=Platform(sd), write_zst=False,
+                asyncio.run(index_fs(shadow, target_platform=Subdir(sd), write_zst=False,
                                      write_shards=False, force=True))
             _fault("index-before-swap")
             for sd in sorted(set(subdirs) | {"noarch"}):

@@ -24,7 +24,7 @@ def _channel_source(channel: str):  # noqa: ANN202
 
 
 async def _create(prefix: Path, channels: list[str], specs: list[str], platform: str) -> list[str]:
-    from rattler import Platform, install, solve  # noqa: PLC0415
+    from rattler import Subdir, install, solve  # noqa: PLC0415
     from rattler.virtual_package import VirtualPackage  # noqa: PLC0415
 
     sources = [_channel_source(c) for c in channels]
@@ -38,7 +38,7 @@ async def _create(prefix: Path, channels: list[str], specs: list[str], platform:
             f"{' '.join(first[:3])[:400]}",
             fix="build the missing recipes (forge build NAME) or relax the specs",
         ) from None
-    await install(records, prefix, platform=Platform(platform), show_progress=False)
+    await install(records, prefix, platform=Subdir(platform), show_progress=False)
     return sorted(f"{r.name.normalized}-{r.version}-{r.build}" for r in records)
 
 

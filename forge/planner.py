@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,8 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
         variant_file=str(ws.config.variant_file) if ws.config.variant_file.exists() else None,
         sources=[str(p) for p in paths],
         wheelhouse=str(wheelhouse) if needs_wheels else None,
-        work_dir=str(ws.config.work_dir / name),
+        # private per run and attempt: concurrent `forge build` runs never share a work dir
+        work_dir=str(ws.config.work_dir / f"{name}-{os.getpid()}-{attempt}"),
         log_path=str(log_path),
         attempt=attempt,
     )

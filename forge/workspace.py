@@ -20,6 +20,7 @@ class Workspace:
         self.channel = Channel(config.channel_dir)
         self._rendered: dict[str, Recipe] = {}
         self._by_output: dict[str, list[str]] | None = None
+        self._broken: dict[str, ForgeError] = {}
 
     @cached_property
     def folders(self) -> dict[str, Path]:
@@ -55,11 +56,19 @@ class Workspace:
         if self._by_output is None:
             self._by_output = {}
             for name in self.folders:
-                for o in self.recipe(name).outputs:
+                try:
+                    outputs = self.recipe(name).outputs
+                except ForgeError as exc:  # a broken recipe only matters to what needs it
+                    self._broken[name] = exc
+                    continue
+                for o in outputs:
                     names = self._by_output.setdefault(o.name, [])
                     if name not in names:
                         names.append(name)
-        return self._by_output.get(package, [])
+        found = self._by_output.get(package, [])
+        if not found and package in self._broken:
+            raise self._broken[package]
+        return found
 
     @cached_property
     def _channel_index(self) -> dict[tuple[str, str], list[str]]:

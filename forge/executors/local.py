@@ -1,19 +1,28 @@
-"""The embedded default: a pool of build processes on this machine, no Redis needed."""
+"""The embedded default: a pool of warm build processes on this machine, no Redis needed.
+
+Each build runs in a pool process that has already imported rattler-build (what a fresh
+process per build would pay again for every recipe). A process that dies mid-build breaks
+the pool: the affected builds come back as transient failures (the scheduler retries them)
+and the next submit starts a fresh pool.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..jobs import BuildJob, BuildOutcome
 
 
 def run_in_subprocess(job: BuildJob, python: str = sys.executable) -> BuildOutcome:
-    """Run `forge.runner` for one job and read back its outcome (shared by the Celery tasks)."""
+    """Run `forge.runner` for one job in a fresh process (the Celery tasks use this)."""
     work = Path(job.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     job_file = work / "job.json"
@@ -23,6 +32,7 @@ def run_in_subprocess(job: BuildJob, python: str = sys.executable) -> BuildOutco
     start = time.monotonic()
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    Path(job.log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(job.log_path, "a", encoding="utf-8") as log:
         proc = subprocess.run(
             [python, "-m", "forge.runner", str(job_file), str(out_file)],
@@ -30,23 +40,72 @@ def run_in_subprocess(job: BuildJob, python: str = sys.executable) -> BuildOutco
         )
     if out_file.exists():
         return BuildOutcome.from_json(out_file.read_text())
+    return _died(job, f"status {proc.returncode}", time.monotonic() - start)
+
+
+def _died(job: BuildJob, how: str, seconds: float = 0.0) -> BuildOutcome:
     return BuildOutcome(
-        recipe=job.recipe, ok=False, log_path=job.log_path, seconds=time.monotonic() - start,
-        transient=True,
-        error=f"recipe '{job.recipe}' ({job.recipe_file}): the build process died with status "
-              f"{proc.returncode} before reporting; see the log {job.log_path}",
+        recipe=job.recipe, ok=False, log_path=job.log_path, seconds=seconds, transient=True,
+        error=f"recipe '{job.recipe}' ({job.recipe_file}): the build process died ({how}) before "
+              f"reporting; see the log {job.log_path}",
     )
 
 
+def _warm() -> None:
+    """Pool initializer: pay the imports once per process, not once per build."""
+    import rattler_build  # noqa: F401, PLC0415
+
+    from .. import builder  # noqa: F401, PLC0415
+
+
+def _build(job_json: str) -> str:
+    from ..builder import run_build_job  # noqa: PLC0415
+
+    return run_build_job(BuildJob.from_json(job_json)).to_json()
+
+
 class LocalExecutor:
-    """Runs each job in its own process, at most `jobs` at a time."""
+    """Runs each job in a warm pool process, at most `jobs` at a time."""
 
     def __init__(self, jobs: int | None = None) -> None:
         self.slots = max(1, jobs or os.cpu_count() or 1)
-        self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="forge-build")
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None or getattr(self._pool, "_broken", False):
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_warm,
+                )
+            return self._pool
 
     def submit(self, job: BuildJob) -> "Future[BuildOutcome]":
-        return self._pool.submit(run_in_subprocess, job)
+        result: Future[BuildOutcome] = Future()
+        start = time.monotonic()
+
+        def done(inner: Future) -> None:
+            try:
+                result.set_result(BuildOutcome.from_json(inner.result()))
+            except BrokenProcessPool:
+                result.set_result(_died(job, "the pool process exited", time.monotonic() - start))
+            except BaseException as exc:  # noqa: BLE001
+                result.set_result(_died(job, f"{type(exc).__name__}: {exc}", time.monotonic() - start))
+
+        try:
+            inner = self._get_pool().submit(_build, job.to_json())
+        except BrokenProcessPool:
+            with self._lock:
+                self._pool = None
+            inner = self._get_pool().submit(_build, job.to_json())
+        inner.add_done_callback(done)
+        return result
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
