@@ -107,6 +107,7 @@ def test_redis_restarted_mid_run_finishes(synth: Synth, workers: Workers, redis_
     with CeleryExecutor(redis_server.url, cfg) as ex:
         report = api.build(["r3"], cfg, executor=ex)
     t.join()
+    assert ex.resends >= 1  # the coordinator noticed Redis had lost the in-flight build
     assert report.ok, {n: r.error for n, r in report.results.items()}
     assert assert_channel_consistent(cfg.channel_dir) == {"r1", "r2", "r3"}
     assert synth.count("r1") == 1  # published before the restart: never rebuilt

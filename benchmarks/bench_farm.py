@@ -1,0 +1,130 @@
+"""Benchmark the build farm against the embedded executor (prints numbers, asserts nothing).
+
+    python benchmarks/bench_farm.py [--scale 1.0]
+
+A synthetic graph of 40 noarch: generic recipes with fixed sleep durations and a known
+critical path is built four times into fresh channels:
+  local -j1, local -j2 (LocalExecutor), farm with 1 worker, farm with 2 workers (CeleryExecutor
+  over a private loopback redis-server and real `celery -A workers.app worker` processes).
+For each: makespan, lower bound = max(critical path, total work / slots), makespan / bound.
+Then: speedup of 2 workers over 1, and per-task overhead = (serial makespan - work) / tasks
+for local -j1 and farm-1 (their difference is what the farm's dispatch adds per build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from forge import api  # noqa: E402
+from forge.config import ForgeConfig  # noqa: E402
+from forge.executors.local import LocalExecutor  # noqa: E402
+from tests.farm.conftest import RedisServer, Workers  # noqa: E402
+
+
+def graph(scale: float) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """name -> (seconds, deps): a 6-long spine plus 34 satellites hanging off it and each other."""
+    g: dict[str, tuple[float, tuple[str, ...]]] = {}
+    for i in range(6):
+        g[f"c{i}"] = (round(1.2 * scale, 3), (f"c{i - 1}",) if i else ())
+    for i in range(34):
+        deps = [f"c{i % 5}"] + ([f"w{i - 17}"] if i >= 17 else [])
+        g[f"w{i}"] = (round((0.25 + 0.25 * (i % 4)) * scale, 3), tuple(deps))
+    return g
+
+
+def critical_path(g: dict[str, tuple[float, tuple[str, ...]]]) -> float:
+    memo: dict[str, float] = {}
+
+    def finish(n: str) -> float:
+        if n not in memo:
+            memo[n] = g[n][0] + max((finish(d) for d in g[n][1]), default=0.0)
+        return memo[n]
+
+    return max(finish(n) for n in g)
+
+
+def write_recipes(root: Path, g: dict[str, tuple[float, tuple[str, ...]]]) -> None:
+    for name, (secs, deps) in g.items():
+        d = root / "recipes" / name
+        d.mkdir(parents=True, exist_ok=True)
+        lines = ["package:", f"  name: {name}", '  version: "1.0"', "build:", "  number: 0", "  noarch: generic",
+                 "  script:", f"    - sleep {secs}", "    - mkdir -p $PREFIX/share/bench",
+                 f"    - echo {name} > $PREFIX/share/bench/{name}.txt"]
+        if deps:
+            lines += ["requirements:", "  host:"] + [f"    - {x}" for x in deps]
+        (d / "recipe.yaml").write_text("\n".join(lines) + "\n")
+
+
+def config(root: Path, label: str) -> ForgeConfig:
+    return ForgeConfig.load(root=root, recipes_dir=root / "recipes", channel_dir=root / f"channel-{label}",
+                            state_dir=root / f"state-{label}")
+
+
+def run(cfg: ForgeConfig, executor: object, targets: list[str]) -> float:
+    t = time.perf_counter()
+    report = api.build(targets, cfg, executor=executor)  # type: ignore[arg-type]
+    took = time.perf_counter() - t
+    if not report.ok:
+        print("   FAILED:", {n: r.error for n, r in report.results.items() if r.status != "built"})
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every build's sleep")
+    args = ap.parse_args()
+    g = graph(args.scale)
+    work = sum(s for s, _ in g.values())
+    cp = critical_path(g)
+    targets = sorted(g)
+    print(f"graph: {len(g)} recipes, total work {work:.2f}s, critical path {cp:.2f}s, cpus {os.cpu_count()}")
+    results: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-farm-") as tmp:
+        root = Path(tmp)
+        write_recipes(root, g)
+        for jobs in (1, 2):
+            ex = LocalExecutor(jobs)
+            try:
+                results[f"local -j{jobs}"] = (run(config(root, f"local{jobs}"), ex, targets), max(cp, work / jobs))
+            finally:
+                ex.shutdown()
+        from workers.executor import CeleryExecutor  # noqa: PLC0415
+
+        server = RedisServer(root / "redis")
+        server.start()
+        pool = Workers(root / "workers", server.url, {})
+        try:
+            for n in (1, 2):
+                for i in range(1, n + 1):
+                    if f"b{i}" not in pool.procs:
+                        pool.start(f"b{i}")
+                cfg = config(root, f"farm{n}")
+                with CeleryExecutor(server.url, cfg) as ex:
+                    results[f"farm {n} worker{'s' if n > 1 else ''}"] = (run(cfg, ex, targets), max(cp, work / n))
+        finally:
+            pool.stop_all()
+            server.stop()
+    print(f"\n{'executor':16s} {'makespan':>9s} {'bound':>7s} {'ratio':>6s}")
+    for label, (span, bound) in results.items():
+        print(f"{label:16s} {span:8.2f}s {bound:6.2f}s {span / bound:6.2f}")
+    f1, f2 = results["farm 1 worker"][0], results["farm 2 workers"][0]
+    l1, l2 = results["local -j1"][0], results["local -j2"][0]
+    print(f"\nspeedup farm 2 vs 1 workers: {f1 / f2:.2f}x   (local -j2 vs -j1: {l1 / l2:.2f}x)")
+    per_local = (l1 - work) / len(g) * 1000
+    per_farm = (f1 - work) / len(g) * 1000
+    print(f"per-task overhead, serial: local {per_local:.0f} ms, farm {per_farm:.0f} ms "
+          f"-> farm dispatch adds {per_farm - per_local:.0f} ms per build")
+
+
+if __name__ == "__main__":
+    main()
+    sys.stdout.flush()
+    os._exit(0)  # py-rattler may crash at interpreter exit after its work is done
