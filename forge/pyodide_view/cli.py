@@ -98,8 +98,8 @@ def serve(port: int = typer.Option(8000, "--port", "-p", help="Port on 127.0.0.1
 
     directory = _channel(channel)
     server = make_server(directory, host, port)
-    err.print(f"serving {directory} at http://{host}:{server.server_port}/ "
-              f"(Pyodide: http://{host}:{server.server_port}/pyodide/pyodide.mjs); Ctrl-C stops")
+    typer.echo(f"serving {directory} at http://{host}:{server.server_port}/ "
+               f"(Pyodide: http://{host}:{server.server_port}/pyodide/pyodide.mjs); Ctrl-C stops", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -52,3 +52,22 @@ def test_preflight_and_missing_files(site: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as exc:
             urllib.request.urlopen(url + "/nope.whl")
         assert exc.value.code == 404 and exc.value.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_serve_command_in_a_subprocess(site: Path) -> None:
+    """The real command: start it on a free port, fetch the wasm, stop it."""
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "forge.pyodide_view.cli", "serve", "--port", "0",
+                             "--channel", str(site)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)/", line).group(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/pyodide/pyodide.asm.wasm") as resp:
+            assert resp.headers["Content-Type"] == "application/wasm"
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
