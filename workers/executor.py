@@ -84,6 +84,7 @@ class CeleryExecutor:
         self._epoch_key = settings.key("run", self.run_id)
         self._reply_key = settings.key("done", self.run_id)
         self._epoch_set = False
+        self._checked_workers = False
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
@@ -205,6 +206,18 @@ class CeleryExecutor:
                            task_id=p.tid, queue=settings.QUEUE)
         p.sent = True
         p.sends += 1
+        if not self._checked_workers:
+            self._checked_workers = True
+            threading.Thread(target=self._warn_without_workers, daemon=True, name="farm-ping").start()
+
+    def _warn_without_workers(self) -> None:
+        """Builds wait in the queue until a worker starts: say so rather than hang silently."""
+        try:
+            if not self.workers(timeout=2.0):
+                self._say(f"no worker answers on {self._safe_url()}; builds wait in the queue until one "
+                          f"starts (forge worker --broker {self._safe_url()})")
+        except Exception:  # noqa: BLE001  (advice only)
+            pass
 
     def _ensure_epoch(self) -> None:
         """Create the run marker; if it vanished, Redis lost its data: re-send what is in flight."""

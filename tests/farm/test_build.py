@@ -113,3 +113,25 @@ def test_worker_command_runs_a_worker(synth: Synth, tmp_path: Path, redis_server
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         time.sleep(0)
+
+
+def test_builds_wait_for_a_late_worker_with_a_warning(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+    """No worker yet: the coordinator says so, the build waits in Redis and runs when one starts."""
+    import io
+    import threading
+
+    from .conftest import wait_for
+
+    synth.add("patient", 0.1)
+    cfg = synth.config()
+    said = io.StringIO()
+    with CeleryExecutor(redis_server.url, cfg, log=said) as ex:
+        starter = threading.Thread(target=lambda: (wait_for(lambda: "no worker answers" in said.getvalue(),
+                                                            timeout=30, what="the warning"),
+                                                   workers.start("late")))
+        starter.start()
+        report = api.build(["patient"], cfg, executor=ex)
+        starter.join()
+    assert report.ok
+    assert "forge worker --broker" in said.getvalue()
+    assert Registry(redis_server.client()).find("patient")[0]["worker"].startswith("late@")
