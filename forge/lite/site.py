@@ -1,0 +1,217 @@
+"""build_site: a JupyterLite site whose Pyodide kernel runs entirely from the site itself.
+
+    <site>/static/pyodide/      the Pyodide runtime (npm pyodide, pinned by forge.toolchain)
+                                + the channel's Pyodide view: pyodide-lock.json, wheels, all.json
+    <site>/jupyter-lite.json    litePluginSettings of the Pyodide kernel:
+                                  pyodideUrl        ./static/pyodide/pyodide.mjs
+                                  loadPyodideOptions.lockFileURL  ./static/pyodide/pyodide-lock.json
+                                  pipliteUrls       [./static/pyodide/all.json]
+                                  disablePyPIFallback  true
+
+How the kernel starts (jupyterlite-pyodide-kernel 0.8.6, its worker): loadPyodide({indexURL:
+dirname(pyodideUrl), ...loadPyodideOptions}); loadPackage("micropip") (our lock); micropip
+installs the extension's own piplite wheel; then piplite installs ipykernel (the extension's
+shim), comm, pyodide-kernel (the extension's wheel), jedi and ipython. micropip looks in the
+lock first, so comm, jedi, ipython and their dependencies load from the channel's view; only
+the three kernel wheels shipped inside the extension come from the extension's all.json.
+Nothing is fetched from anywhere but the site.
+
+jupyterlite-core's Pyodide addon copies a "well-known" `<lite-dir>/static/pyodide/` into the
+output and points `pyodideUrl` at it; we lay the runtime and the view out there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ForgeError
+
+KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+PYODIDE_SUBDIR = "static/pyodide"
+LOCK_FILE = "pyodide-lock.json"
+ALL_JSON = "all.json"
+#: What the kernel's worker installs at start-up besides micropip and piplite (its source:
+#: `initKernel` in the extension's comlink worker). ipykernel and pyodide-kernel are wheels
+#: shipped inside the extension; the rest must be in the channel's view.
+KERNEL_STARTUP = ("ipykernel", "comm", "pyodide-kernel", "jedi", "ipython")
+EXTENSION_WHEELS = ("ipykernel", "pyodide-kernel", "piplite", "widgetsnbextension")
+#: The channel packages the kernel needs (the lock's depends fill in the rest).
+CHANNEL_STARTUP = ("micropip", "comm", "jedi", "ipython")
+#: Files of the npm pyodide package a browser needs (the lock is replaced by the view's).
+RUNTIME_FILES = ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "package.json")
+
+
+@dataclass
+class SiteReport:
+    """What build_site made."""
+
+    output_dir: Path
+    pyodide_dir: Path
+    lock_packages: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    pyodide_bytes: int = 0
+    view_seconds: float = 0.0
+    build_seconds: float = 0.0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["output_dir"], d["pyodide_dir"] = str(self.output_dir), str(self.pyodide_dir)
+        return d
+
+
+def kernel_settings(pyodide_path: str = f"./{PYODIDE_SUBDIR}", preload: tuple[str, ...] = ()) -> dict:
+    """The Pyodide kernel's litePluginSettings: everything from the site, no PyPI fallback."""
+    options: dict = {"lockFileURL": f"{pyodide_path}/{LOCK_FILE}"}
+    if preload:
+        options["packages"] = list(preload)
+    return {
+        "pyodideUrl": f"{pyodide_path}/pyodide.mjs",
+        "loadPyodideOptions": options,
+        "pipliteUrls": [f"{pyodide_path}/{ALL_JSON}"],
+        "disablePyPIFallback": True,
+    }
+
+
+def check_view(lock: dict) -> list[str]:
+    """Problems that would stop the kernel from starting offline (empty: fine)."""
+    pkgs = lock.get("packages", {})
+    problems = [f"the channel's Pyodide view has no {name} (forge build {name})"
+                for name in CHANNEL_STARTUP if name not in pkgs]
+    for key, entry in pkgs.items():
+        fn = entry.get("file_name", "")
+        if "://" in fn or fn.startswith("/"):
+            problems.append(f"lock entry {key} points outside the site: {fn}")
+    return problems
+
+
+def _link(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def _stage_pyodide(view_dir: Path, runtime_dir: Path, dest: Path) -> list[str]:
+    """Runtime files from npm pyodide + the view's lock, wheels and all.json, as hard links."""
+    lock = json.loads((view_dir / LOCK_FILE).read_text())
+    for name in RUNTIME_FILES:
+        _link(runtime_dir / name, dest / name)
+    for entry in lock["packages"].values():
+        _link(view_dir / entry["file_name"], dest / entry["file_name"])
+    all_json = json.loads((view_dir / ALL_JSON).read_text())
+    for project in all_json.values():
+        for rels in project["releases"].values():
+            for rel in rels:
+                fn = rel["url"].removeprefix("./")
+                if not (dest / fn).exists():
+                    _link(view_dir / fn, dest / fn)
+    _link(view_dir / ALL_JSON, dest / ALL_JSON)
+    _link(view_dir / LOCK_FILE, dest / LOCK_FILE)
+    return sorted(lock["packages"])
+
+
+def _jupyter_lite() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-lite")
+    if exe.is_file():
+        return [str(exe)]
+    return [sys.executable, "-m", "jupyterlite_core"]
+
+
+def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...] = (),
+               cache_dir: Path | None = None, preload: tuple[str, ...] = (),
+               refresh_view: bool = True, log_path: Path | None = None) -> SiteReport:
+    """Build a JupyterLite site into output_dir (replaced) from the channel's Pyodide view."""
+    try:
+        import jupyterlite_core  # noqa: F401, PLC0415
+        import jupyterlite_pyodide_kernel  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise ForgeError(f"{exc.name} is not installed, so no JupyterLite site can be built",
+                         fix="pip install jupyterlite-core==0.8.6 jupyterlite-pyodide-kernel==0.8.6") from None
+    from ..pyodide_view import publish_view  # noqa: PLC0415
+    from ..pyodide_view.runtime import pyodide_dir  # noqa: PLC0415
+
+    start = time.monotonic()
+    channel_dir, output_dir = Path(channel_dir).resolve(), Path(output_dir).resolve()
+    report = SiteReport(output_dir=output_dir, pyodide_dir=output_dir / PYODIDE_SUBDIR)
+    if refresh_view:
+        view = publish_view(channel_dir, cache_dir=cache_dir, include_runtime=False)
+        view_dir = view.view_dir
+        report.warnings.extend(view.warnings)
+    else:
+        view_dir = channel_dir / "pyodide"
+    report.view_seconds = time.monotonic() - start
+    if not (view_dir / LOCK_FILE).is_file():
+        raise ForgeError(f"the channel {channel_dir} has no Pyodide view ({view_dir / LOCK_FILE} is missing)",
+                         fix="run `forge pyodide view` (or build without --no-refresh)")
+    problems = check_view(json.loads((view_dir / LOCK_FILE).read_text()))
+    if problems:
+        raise ForgeError(f"the JupyterLite kernel could not start from {view_dir}: {'; '.join(problems)}",
+                         fix="forge build " + " ".join(CHANNEL_STARTUP))
+    runtime_dir = pyodide_dir(cache_dir)
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".lite-", dir=output_dir.parent) as tmp:
+        lite_dir = Path(tmp) / "lite"
+        staged_out = Path(tmp) / "out"
+        report.lock_packages = _stage_pyodide(view_dir, runtime_dir, lite_dir / PYODIDE_SUBDIR)
+        config = {"jupyter-config-data": {"litePluginSettings": {KERNEL_PLUGIN: kernel_settings(preload=preload)}}}
+        (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n")
+        cmd = [*_jupyter_lite(), "build", "--lite-dir", str(lite_dir), "--output-dir", str(staged_out),
+               "--no-sourcemaps", "--no-unused-shared-packages"]
+        for c in contents:
+            cmd += ["--contents", str(Path(c).resolve())]
+        if not contents:
+            cmd += ["--contents", str(lite_dir / "files")]
+            (lite_dir / "files").mkdir()
+        t0 = time.monotonic()
+        env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"}
+        env.pop("JUPYTERLITE_PYODIDE_URL", None)
+        proc = subprocess.run(cmd, cwd=lite_dir, capture_output=True, text=True, env=env, check=False)
+        report.build_seconds = time.monotonic() - t0
+        log = log_path or (output_dir.parent / f"{output_dir.name}.build.log")
+        log.write_text(f"$ {' '.join(cmd)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}\n")
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
+            raise ForgeError(f"jupyter lite build failed: {tail} (log: {log})", fix="read the log")
+        settings = site_settings(staged_out)
+        if not settings_ok(settings, kernel_settings(preload=preload)):
+            raise ForgeError(f"jupyter lite build changed the kernel settings to {json.dumps(settings)}",
+                             fix="read the log " + str(log))
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        staged_out.rename(output_dir)
+    for f in output_dir.rglob("*"):
+        if f.is_file():
+            report.files += 1
+            report.bytes += f.stat().st_size
+            if report.pyodide_dir in f.parents:
+                report.pyodide_bytes += f.stat().st_size
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def settings_ok(got: dict, want: dict) -> bool:
+    """The built site keeps our settings; jupyterlite's piplite addon may only append
+    site-relative indexes (the extension's own all.json) to pipliteUrls."""
+    same = all(got.get(k) == want[k] for k in ("pyodideUrl", "loadPyodideOptions", "disablePyPIFallback"))
+    urls = got.get("pipliteUrls") or []
+    return same and urls[:1] == want["pipliteUrls"] and all(u.startswith("./") for u in urls)
+
+
+def site_settings(site: Path) -> dict:
+    """The Pyodide kernel's settings in a built site's jupyter-lite.json."""
+    data = json.loads((Path(site) / "jupyter-lite.json").read_text())
+    return data.get("jupyter-config-data", {}).get("litePluginSettings", {}).get(KERNEL_PLUGIN, {})
