@@ -22,6 +22,7 @@ class BuildReport:
     plan: Plan
     results: dict[str, RecipeResult] = field(default_factory=dict)
     seconds: float = 0.0
+    view: object | None = None  # the Pyodide view report, when the view was refreshed
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,7 @@ def build(
     reporter: Reporter | None = None,
     force: bool = False,
     plan_hook=None,  # noqa: ANN001  (called with the plan before building; the CLI shows it)
+    view: bool = True,
 ) -> BuildReport:
     """Build the targets and whatever they need that the channel lacks, then publish."""
     start = time.monotonic()
@@ -73,6 +75,11 @@ def build(
     finally:
         if own_executor:
             exe.shutdown()
+    if report.by_status("built") and view:
+        from .pyodide_view import publish_view  # noqa: PLC0415
+
+        # one build, every consumer: keep the Pyodide view in step with the repodata
+        report.view = publish_view(ws.channel.path)
     report.seconds = time.monotonic() - start
     return report
 

@@ -134,7 +134,8 @@ class Channel:
         """Rebuild every subdir's repodata from the package files (forge index)."""
         with self.lock():
             self._sweep_partials()
-            subdirs = {p.name for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")}
+            subdirs = {p.name for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")
+                       and ((p / "repodata.json").exists() or any(p.glob("*.conda")))}
             self._reindex(tuple(sorted(subdirs | set(BASE_SUBDIRS))))
 
     def _sweep_partials(self) -> None:

@@ -153,6 +153,10 @@ def _mount_optional() -> None:
         app.add_typer(toolchain_app, name="toolchain", help="Create, verify and report the emscripten build root.")
     except ImportError:
         pass
+    from .pyodide_view import cli as pyodide_cli  # noqa: PLC0415
+
+    app.add_typer(pyodide_cli.app, name="pyodide", help="The channel's Pyodide view (wheels, pyodide-lock.json, all.json).")
+    app.command("serve")(pyodide_cli.serve)
 
 
 _mount_optional()

@@ -71,6 +71,7 @@ class LocalExecutor:
         self.slots = max(1, jobs or os.cpu_count() or 1)
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._in_flight = 0
 
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -88,6 +89,8 @@ class LocalExecutor:
         start = time.monotonic()
 
         def done(inner: Future) -> None:
+            with self._lock:
+                self._in_flight -= 1
             try:
                 result.set_result(BuildOutcome.from_json(inner.result()))
             except BrokenProcessPool:
@@ -95,6 +98,8 @@ class LocalExecutor:
             except BaseException as exc:  # noqa: BLE001
                 result.set_result(_died(job, f"{type(exc).__name__}: {exc}", time.monotonic() - start))
 
+        with self._lock:
+            self._in_flight += 1
         try:
             inner = self._get_pool().submit(_build, job.to_json())
         except BrokenProcessPool:
@@ -105,7 +110,9 @@ class LocalExecutor:
         return result
 
     def shutdown(self) -> None:
+        """Idle pools are joined (no leaked semaphores); busy ones (Ctrl-C) are abandoned."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+            busy = self._in_flight > 0
+        if pool is not None:
+            pool.shutdown(wait=not busy, cancel_futures=True)
