@@ -1,0 +1,61 @@
+"""`forge lite`: thin CLI over forge.lite.build_site (mount with `app.command("lite")(lite_command)`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ..config import ForgeConfig
+
+out = Console()
+err = Console(stderr=True)
+
+
+def lite_command(
+    channel: Optional[Path] = typer.Option(None, "--channel", "-c",
+                                           help="Channel directory (default ./channel or $FORGE_CHANNEL)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Site directory (default .forge/lite)."),
+    contents: list[Path] = typer.Option([], "--contents", help="Files or folders to put in the site (repeatable)."),
+    preload: bool = typer.Option(False, "--preload", help="Load the kernel's packages with loadPyodide "
+                                 "(in parallel with the runtime) instead of through piplite."),
+    serve: bool = typer.Option(False, "--serve", help="Serve the site on 127.0.0.1 afterwards."),
+    port: int = typer.Option(8000, "--port", "-p", help="Port for --serve (0: any free port)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Build a JupyterLite site whose Pyodide kernel runs offline from the channel's Pyodide view."""
+    from .site import CHANNEL_STARTUP, build_site  # noqa: PLC0415
+
+    cfg = ForgeConfig.load(channel_dir=channel)
+    site = output or cfg.state_dir / "lite"
+    report = build_site(cfg.channel_dir, site, contents=tuple(contents),
+                        preload=CHANNEL_STARTUP if preload else ())
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        err.print(f"[green]site[/] {report.output_dir}: {report.files} files, {report.bytes / 1e6:.1f} MB "
+                  f"(Pyodide + {len(report.lock_packages)} channel packages: {report.pyodide_bytes / 1e6:.1f} MB) "
+                  f"in {report.seconds:.1f}s")
+        for w in report.warnings:
+            err.print(f"[yellow]warning[/]: {w}")
+    if serve:
+        from ..serve import make_server  # noqa: PLC0415
+
+        server = make_server(report.output_dir, "127.0.0.1", port)
+        err.print(f"serving http://127.0.0.1:{server.server_port}/lab/index.html (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+app = typer.Typer(add_completion=False, help="JupyterLite sites from the channel.")
+app.command("lite")(lite_command)
+
+if __name__ == "__main__":
+    app()

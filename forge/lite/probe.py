@@ -1,0 +1,45 @@
+"""The cell a browser check runs: import a package of the site's lock and print a computed
+value. A compiled package (a pyemscripten wheel) is preferred when the channel has one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The cell the browser runs: which channel package it imports and what it must print."""
+
+    package: str
+    compiled: bool
+    code: str
+    expect: str
+
+
+#: Computed values for compiled packages we know; any other compiled package is checked by
+#: counting the extension modules its import loaded.
+KNOWN_COMPILED = {
+    "numpy": ("import numpy as np\nprint('forge-lite:', int((np.arange(10) ** 2).sum()), np.__version__)",
+              "forge-lite: 285"),
+}
+DATEUTIL = ("import datetime\nfrom dateutil.relativedelta import relativedelta\n"
+            "print('forge-lite:', datetime.date(2024, 1, 31) + relativedelta(months=1))",
+            "forge-lite: 2024-02-29")
+
+
+def pick_probe(lock: dict) -> Probe:
+    """A compiled (pyemscripten wheel) package of the lock if there is one, else python-dateutil."""
+    pkgs = lock["packages"]
+    compiled = sorted(k for k, v in pkgs.items()
+                      if v["package_type"] == "package" and v["file_name"].endswith("_wasm32.whl") and v["imports"])
+    for name in sorted(compiled, key=lambda n: (n not in KNOWN_COMPILED, n)):
+        if name in KNOWN_COMPILED:
+            code, expect = KNOWN_COMPILED[name]
+            return Probe(name, True, code, expect)
+        mod = pkgs[name]["imports"][0]
+        code = (f"import importlib, sys\nimportlib.import_module({mod!r})\n"
+                f"ext = [m for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')"
+                f".endswith('.so') and m.__name__.split('.')[0] == {mod!r}]\n"
+                f"print('forge-lite:', {mod!r}, 'extension modules loaded:', len(ext) > 0)")
+        return Probe(name, True, code, f"forge-lite: {mod} extension modules loaded: True")
+    return Probe("python-dateutil", False, *DATEUTIL)

@@ -1,0 +1,104 @@
+"""Session fixtures for the JupyterLite tests: a channel holding the kernel's start-up packages
+(built by forge.api.build from this repo's recipes), a site built from it by forge.lite, and
+the probe cell the browser runs (a compiled package when the channel has one).
+
+The channel is a temp dir seeded with the packages the repo's channel ($FORGE_CHANNEL or
+./channel) already holds, so only what is missing is built; FORGE_LITE_FRESH=1 starts empty
+(every kernel recipe is then built and its import tests run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from forge import api
+from forge.channel import Channel
+from forge.config import ForgeConfig
+from forge.lite import SiteReport, build_site
+from forge.lite.browser import check_browser, notebook_json
+from forge.lite.probe import Probe, pick_probe
+from forge.lite.site import PYODIDE_SUBDIR
+
+#: What the kernel needs from the channel, plus the noarch package the probe falls back to.
+TARGETS = ["micropip", "comm", "jedi", "ipython", "python-dateutil"]
+SUBDIRS = ("noarch", "linux-64", "emscripten-wasm32")
+#: A site request that must never happen offline: the off-site probe tries it.
+OFFSITE_URL = "http://forge-offsite-probe.invalid/blocked.json"
+
+
+def _seed(dest: Path, source: Path) -> None:
+    """Copy the package files the source channel indexes (a snapshot; it may be written to)."""
+    src = Channel(source)
+    for sd in SUBDIRS:
+        (dest / sd).mkdir(parents=True, exist_ok=True)
+        data = src.repodata(sd) if (source / sd / "repodata.json").is_file() else {}
+        for key in ("packages", "packages.conda"):
+            for fn in data.get(key) or {}:
+                if (source / sd / fn).is_file():
+                    shutil.copy2(source / sd / fn, dest / sd / fn)
+    Channel(dest).reindex()
+
+
+@pytest.fixture(scope="session")
+def lite_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A channel with the kernel's start-up packages and python-dateutil."""
+    repo = ForgeConfig.load()
+    root = tmp_path_factory.mktemp("lite-channel")
+    channel, recipes = root / "channel", root / "recipes"
+    if os.environ.get("FORGE_LITE_FRESH") != "1" and repo.channel_dir.is_dir():
+        _seed(channel, repo.channel_dir)
+    order, _dot = api.graph_order(TARGETS, repo)
+    for name in order:  # only these recipes: one being written elsewhere cannot break us
+        shutil.copytree(repo.recipes_dir / name, recipes / name)
+    cfg = ForgeConfig.load(channel_dir=channel, recipes_dir=recipes, state_dir=root / "state")
+    report = api.build(TARGETS, cfg, jobs=os.cpu_count() or 2)
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    return channel
+
+
+@pytest.fixture(scope="session")
+def notebooks(tmp_path_factory: pytest.TempPathFactory, lite_channel: Path) -> tuple[Path, Probe]:
+    """The site's contents: check.ipynb (the probe) and offsite.ipynb (tries to leave 127.0.0.1)."""
+    from forge.pyodide_view import publish_view  # noqa: PLC0415
+
+    view = publish_view(lite_channel, include_runtime=False)
+    probe = pick_probe(json.loads(view.lock_path.read_text()))
+    files = tmp_path_factory.mktemp("lite-files")
+    (files / "check.ipynb").write_text(json.dumps(notebook_json(probe.code)))
+    offsite = (f"from js import fetch\ntry:\n    await fetch({OFFSITE_URL!r})\nexcept Exception as e:\n"
+               f"    print('forge-offsite:', type(e).__name__)\nelse:\n    print('forge-offsite: fetched')")
+    (files / "offsite.ipynb").write_text(json.dumps(notebook_json(offsite)))
+    return files, probe
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, lite_channel: Path,
+         notebooks: tuple[Path, Probe]) -> SiteReport:
+    out = tmp_path_factory.mktemp("lite-site") / "site"
+    return build_site(lite_channel, out, contents=(notebooks[0],), refresh_view=False)
+
+
+@pytest.fixture(scope="session")
+def probe(notebooks: tuple[Path, Probe]) -> Probe:
+    return notebooks[1]
+
+
+@pytest.fixture(scope="session")
+def offsite_url() -> str:
+    return OFFSITE_URL
+
+
+@pytest.fixture(scope="session")
+def browser_ready() -> None:
+    why = check_browser()
+    if why:
+        pytest.fail(f"the Chromium harness is not set up: {why}")
+
+
+@pytest.fixture(scope="session")
+def site_pyodide(site: SiteReport) -> Path:
+    return site.output_dir / PYODIDE_SUBDIR
