@@ -8,7 +8,11 @@ critical path is built four times into fresh channels:
   over a private loopback redis-server and real `celery -A workers.app worker` processes).
 For each: makespan, lower bound = max(critical path, total work / slots), makespan / bound.
 Then: speedup of 2 workers over 1, and per-task overhead = (serial makespan - work) / tasks
-for local -j1 and farm-1 (their difference is what the farm's dispatch adds per build).
+for local -j1 and farm-1 (their difference is what the farm adds per build), and, on an idle
+farm, a chain of 10 empty builds: submit -> worker start latency and round trip minus build
+time. Note the embedded executor keeps warm build processes, while a farm worker starts a
+fresh `forge.runner` process per build (run_in_subprocess): that cold start is part of the
+farm's per-build overhead. Numbers are noisy when the machine is shared.
 """
 
 from __future__ import annotations
@@ -63,6 +67,41 @@ def write_recipes(root: Path, g: dict[str, tuple[float, tuple[str, ...]]]) -> No
         (d / "recipe.yaml").write_text("\n".join(lines) + "\n")
 
 
+class Timed:
+    """Wraps an executor to time each build from submit to outcome (coordinator's view)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.slots = inner.slots  # type: ignore[attr-defined]
+        self.times: dict[str, tuple[float, float]] = {}  # recipe -> (round trip, build seconds)
+
+    def submit(self, job):  # noqa: ANN001, ANN201
+        t0 = time.perf_counter()
+        fut = self.inner.submit(job)  # type: ignore[attr-defined]
+
+        def done(f, name=job.recipe) -> None:  # noqa: ANN001
+            if not f.cancelled() and f.exception() is None:
+                self.times[name] = (time.perf_counter() - t0, f.result().seconds)
+
+        fut.add_done_callback(done)
+        return fut
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()  # type: ignore[attr-defined]
+
+
+def chain(root: Path, n: int = 10) -> list[str]:
+    """n zero-sleep recipes in a line: builds run one at a time on an idle farm."""
+    g = {f"z{i}": (0.0, (f"z{i - 1}",) if i else ()) for i in range(n)}
+    write_recipes(root, g)
+    return [f"z{n - 1}"]
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else float("nan")
+
+
 def config(root: Path, label: str) -> ForgeConfig:
     return ForgeConfig.load(root=root, recipes_dir=root / "recipes", channel_dir=root / f"channel-{label}",
                             state_dir=root / f"state-{label}")
@@ -109,6 +148,25 @@ def main() -> None:
                 cfg = config(root, f"farm{n}")
                 with CeleryExecutor(server.url, cfg) as ex:
                     results[f"farm {n} worker{'s' if n > 1 else ''}"] = (run(cfg, ex, targets), max(cp, work / n))
+            # latency on an idle farm: a chain of empty builds, one at a time
+            pool.stop_all()
+            pool.procs.clear()
+            pool.start("b1")
+            ztargets = chain(root)
+            lat: dict[str, dict[str, tuple[float, float]]] = {}
+            for label in ("local", "farm"):
+                cfg = config(root, f"chain-{label}")
+                inner = LocalExecutor(1) if label == "local" else CeleryExecutor(server.url, cfg)
+                timed = Timed(inner)
+                try:
+                    run(cfg, timed, ztargets)
+                finally:
+                    inner.shutdown()
+                lat[label] = timed.times
+            from workers.registry import Registry  # noqa: PLC0415
+
+            recs = [r for r in Registry(server.client()).recent(200) if r.get("recipe", "").startswith("z")]
+            pickup = [float(r["started"]) - float(r["submitted"]) for r in recs if r.get("started")]
         finally:
             pool.stop_all()
             server.stop()
@@ -120,8 +178,13 @@ def main() -> None:
     print(f"\nspeedup farm 2 vs 1 workers: {f1 / f2:.2f}x   (local -j2 vs -j1: {l1 / l2:.2f}x)")
     per_local = (l1 - work) / len(g) * 1000
     per_farm = (f1 - work) / len(g) * 1000
-    print(f"per-task overhead, serial: local {per_local:.0f} ms, farm {per_farm:.0f} ms "
-          f"-> farm dispatch adds {per_farm - per_local:.0f} ms per build")
+    print(f"per-task overhead, serial 40-graph: local {per_local:.0f} ms, farm {per_farm:.0f} ms "
+          f"-> farm adds {per_farm - per_local:.0f} ms per build")
+    rt_local = median([a - b for a, b in lat["local"].values()]) * 1000
+    rt_farm = median([a - b for a, b in lat["farm"].values()]) * 1000
+    print(f"idle-farm chain of {len(lat['farm'])} empty builds (medians): submit -> worker starts "
+          f"{median(pickup) * 1000:.0f} ms; round trip minus build time: local {rt_local:.0f} ms, "
+          f"farm {rt_farm:.0f} ms -> dispatch overhead {rt_farm - rt_local:.0f} ms per build")
 
 
 if __name__ == "__main__":

@@ -229,10 +229,10 @@ def wait_for(pred, timeout: float = 60, what: str = "condition") -> None:  # noq
 
 
 def channel_files(channel: Path) -> dict[str, list[str]]:
-    """subdir -> package files on disk (besides repodata.json)."""
+    """subdir -> package files on disk (conda subdirs only: those with a repodata.json)."""
     out: dict[str, list[str]] = {}
-    for sd in sorted(p for p in channel.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        out[sd.name] = sorted(f.name for f in sd.iterdir() if f.name != "repodata.json")
+    for sd in sorted(p for p in channel.iterdir() if (p / "repodata.json").is_file()):
+        out[sd.name] = sorted(f.name for f in sd.iterdir() if f.name.endswith((".conda", ".tar.bz2")))
     return out
 
 
@@ -242,6 +242,7 @@ def assert_channel_consistent(channel: Path) -> set[str]:
 
     names: set[str] = set()
     assert not list(channel.glob("*/.partial-*")), "half-published files in the channel"
+    assert not list(channel.glob("*/.part-*")), "half-written files in the channel"
     assert not list(channel.glob(".index-*")), "leftover index shadow tree"
     for sd, files in channel_files(channel).items():
         data = json.loads((channel / sd / "repodata.json").read_text())
