@@ -77,6 +77,30 @@ def _channels(url: str) -> list[str]:
     return [url]
 
 
+WASM_SUBDIR = "emscripten-wasm32"
+
+
+class _RecipeProblem(Exception):
+    """A recipe mistake the forge detects itself (reported as the cause, not a traceback)."""
+
+
+def _wasm_tests(job: BuildJob, packages: list, staging: Path, log, start: float) -> BuildOutcome | None:  # noqa: ANN001
+    """Run a cross package's tests (and ABI checks) in python-wasm; a failure is the outcome."""
+    from .wasmtest import run_package_tests  # noqa: PLC0415
+
+    for pkg in packages:
+        report = run_package_tests(Path(pkg), [staging.resolve().as_uri(), *_channels(job.channel_url)],
+                                   log=log, work_dir=Path(job.work_dir) / "wasm-tests")
+        if not report.ok:
+            log.write(f"== FAILED: wasm tests of {Path(pkg).name}: {report.error}\n")
+            return BuildOutcome(
+                recipe=job.recipe, ok=False, log_path=job.log_path, seconds=time.monotonic() - start,
+                error=f"recipe '{job.recipe}' ({job.recipe_file}): its wasm tests failed: {report.error}; "
+                      f"see the log {job.log_path} and fix the recipe.",
+            )
+    return None
+
+
 def run_build_job(job: BuildJob) -> BuildOutcome:
     """Render and build the job's recipe into <work_dir>/output; never raises for recipe errors."""
     from rattler_build import (  # noqa: PLC0415
@@ -129,21 +153,34 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                     fn = f"{subdir}/{st.package.name}-{st.package.version}-{st.build.string}.conda"
                     if fn not in job.outputs:
                         continue
+                    if subdir == WASM_SUBDIR and st.requirements.to_dict().get("host") \
+                            and "host_platform" not in variant.variant:
+                        raise _RecipeProblem(
+                            "a cross-built recipe with host requirements needs `build: variant: use_keys: "
+                            "[host_platform]` (else rattler-build solves its host env for the build machine)")
                     result = variant.run_build(
                         output_dir=staging,
                         channels=_channels(job.channel_url),
                         env_isolation=EnvironmentIsolation.NONE,
-                        tool_config=ToolConfiguration(test_strategy="native"),
+                        # rattler-build would run a cross package's tests natively (and fail to
+                        # solve them): the forge runs them in wasm below instead
+                        tool_config=ToolConfiguration(
+                            test_strategy="skip" if subdir == WASM_SUBDIR else "native"),
                         progress_callback=cb,
                         no_include_recipe=False,
                     )
                     produced += [str(p) for p in result.packages]
+                    if subdir == WASM_SUBDIR:
+                        failure = _wasm_tests(job, result.packages, staging, log, start)
+                        if failure:
+                            return failure
         except Exception as exc:  # a failed script, a failed test, a solver error
             sys.stdout.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             is_rattler = type(exc).__module__.startswith("rattler_build")
-            cause = _cause(cb.lines, staging, job.recipe) if is_rattler else f"{type(exc).__name__}: {exc}"
+            cause = (_cause(cb.lines, staging, job.recipe) if is_rattler
+                     else str(exc) if isinstance(exc, _RecipeProblem) else f"{type(exc).__name__}: {exc}")
             what = "its tests failed" if "Test failed" in str(exc) else "the build failed"
             log.write(f"== FAILED: {exc}\n")
             return BuildOutcome(

@@ -83,6 +83,11 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
                 needs_wheels += build_requires(path)
     if needs_wheels:
         fill_wheelhouse(wheelhouse, sorted(set(needs_wheels)), ws.config.constraints_file, recipe=name, file=shown)
+        # cross builds run their build backend in the build root's Python (the `python` pin)
+        cross = {dict(o.variant).get("python") for o in recipe.outputs if o.subdir == "emscripten-wasm32"} - {None}
+        for pyver in sorted(cross):
+            fill_wheelhouse(wheelhouse, sorted(set(needs_wheels)), ws.config.constraints_file, recipe=name,
+                            file=shown, python_version=pyver)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ws.config.logs_dir / name
     log_dir.mkdir(parents=True, exist_ok=True)

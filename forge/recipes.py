@@ -122,7 +122,10 @@ def _variant_config(variant_file: str, mtime: float, platform: str) -> VariantCo
     if not variant_file:
         return VariantConfig()
     jinja = JinjaConfig(platform=PlatformConfig(target_platform=platform))
-    return VariantConfig.from_conda_build_config(variant_file, jinja)
+    # `host_platform` is only in a variant whose recipe asks for it (build.variant.use_keys);
+    # rattler-build then solves the host env for the target instead of the build machine
+    return VariantConfig.from_conda_build_config(variant_file, jinja).merge(
+        VariantConfig.from_yaml(f"host_platform: [{platform}]\n"))
 
 
 def variant_config(variant_file: Path | None, platform: str) -> VariantConfig:

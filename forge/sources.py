@@ -202,12 +202,24 @@ def build_requires(sdist: Path) -> list[str]:
     return list(data.get("build-system", {}).get("requires", ["setuptools>=40.8.0"]))
 
 
-def fill_wheelhouse(wheelhouse: Path, requirements: list[str], constraints: Path | None, *, recipe: str, file: str) -> None:
-    """Download wheels for build requirements (and their dependencies) once per requirement set."""
+#: Linux platform tags of the emscripten build root's interpreter (cross builds run their
+#: PEP 517 backends there, under another Python than the forge's own).
+BUILD_ROOT_PLATFORMS = ("manylinux_2_39_x86_64", "manylinux_2_34_x86_64", "manylinux_2_28_x86_64",
+                        "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
+                        "manylinux_2_12_x86_64", "manylinux2010_x86_64", "manylinux_2_5_x86_64",
+                        "manylinux1_x86_64", "linux_x86_64")
+
+
+def fill_wheelhouse(wheelhouse: Path, requirements: list[str], constraints: Path | None, *, recipe: str, file: str,
+                    python_version: str | None = None) -> None:
+    """Download wheels for build requirements (and their dependencies) once per requirement set.
+
+    With `python_version` (e.g. "3.14") the wheels are for that CPython on x86_64 Linux (the
+    build root's interpreter) instead of the one running the forge."""
     if not requirements:
         return
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    key_src = "\n".join(sorted(requirements))
+    key_src = "\n".join(sorted(requirements)) + (f"\npython={python_version}" if python_version else "")
     if constraints and constraints.exists():
         key_src += "\n" + constraints.read_text()
     marker = wheelhouse / f".fetched-{hashlib.sha256(key_src.encode()).hexdigest()[:16]}"
@@ -215,6 +227,12 @@ def fill_wheelhouse(wheelhouse: Path, requirements: list[str], constraints: Path
         return
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
            "--disable-pip-version-check", "-d", str(wheelhouse), *requirements]
+    if python_version:
+        nodot = python_version.replace(".", "")
+        cmd += ["--python-version", python_version, "--implementation", "cp", "--abi", f"cp{nodot}",
+                "--abi", "abi3", "--abi", "none"]
+        for plat in BUILD_ROOT_PLATFORMS:
+            cmd += ["--platform", plat]
     if constraints and constraints.exists():
         cmd += ["-c", str(constraints)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

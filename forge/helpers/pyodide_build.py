@@ -1,0 +1,198 @@
+"""`forge-pyodide-build`: cross-build the sdist in $SRC_DIR for emscripten-wasm32 and install
+the wheel into $PREFIX (run by a recipe's build script; rattler-build runs it on the host).
+
+The one place that knows how a compiled package is built for the target:
+
+- `pyodide build` (pyodide-build in the sid build root) with the forge's cross environment
+  (forge.toolchain.prepare_cross_env: Pyodide's ABI from conda_build_config.yaml);
+- binds: $SRC_DIR, $PREFIX (headers and shared libraries of host dependencies), the forge's
+  wheelhouse (read-only: PEP 517 build requirements; no index at all) and a private out dir;
+- target settings: `-I$PREFIX/include`, `-L$PREFIX/lib`, PKG_CONFIG_LIBDIR limited to the
+  prefix plus a target `python-X.Y.pc` (never the build root's own .pc files), the meson cross
+  file for meson-python projects;
+- checks before installing: the wheel's tag is the target's (cpXY-cpXY-pyemscripten_<abi>_wasm32
+  or abi3), it is not a pure-Python fallback (unless --allow-pure), and every `.so` passes
+  forge.toolchain.wasmcheck (a side module with Pyodide's exception ABI);
+- install: the wheel unpacked into $PREFIX/lib/pythonX.Y/site-packages, the layout conda
+  packages for emscripten-wasm32 use (`.data/headers` into include/, `.data/data` into $PREFIX).
+
+    forge-pyodide-build [--allow-pure] [--exports pyinit|requested|whole_archive] [--env K=V]... [-- EXTRA]
+
+EXTRA goes to `pyodide build` (e.g. `-Csetup-args=-Dfoo=bar`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import tomllib
+import zipfile
+from pathlib import Path
+
+
+class BuildError(Exception):
+    pass
+
+
+def _backend(src: Path) -> str:
+    try:
+        return tomllib.loads((src / "pyproject.toml").read_text()).get("build-system", {}).get("build-backend", "")
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
+
+
+def python_pc(dest: Path, include: str, version: str) -> Path:
+    """A target `python-X.Y.pc` (and `python-X.Y-embed.pc`) for pkg-config/meson."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (f"python-{version}", f"python-{version}-embed", "python3"):
+        (dest / f"{name}.pc").write_text(
+            f"Name: Python\nDescription: CPython {version} for emscripten-wasm32 (Pyodide)\n"
+            f"Version: {version}\nLibs:\nCflags: -I{include}\n")
+    return dest
+
+
+def wheel_tags(whl: Path) -> list[str]:
+    with zipfile.ZipFile(whl) as zf:
+        name = next(n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/WHEEL"))
+        return [ln.split(":", 1)[1].strip() for ln in zf.read(name).decode().splitlines() if ln.startswith("Tag:")]
+
+
+def check_wheel(whl: Path, allow_pure: bool = False) -> None:
+    from forge.toolchain import target  # noqa: PLC0415
+    from forge.toolchain.wasmcheck import check_so  # noqa: PLC0415
+
+    tags = wheel_tags(whl)
+    ok = {target.WHEEL_TAG, f"cp{target.PYTHON_NODOT}-abi3-{target.PLATFORM_TAG}"}
+    pure = all(t.endswith("-none-any") for t in tags)
+    if pure and not allow_pure:
+        raise BuildError(f"{whl.name} is a pure-Python wheel: the extension was not compiled (the build fell "
+                         "back to Python; see the compiler errors above), or pass --allow-pure")
+    if not pure and not set(tags) & ok:
+        raise BuildError(f"{whl.name} is tagged {', '.join(tags)}, not {target.WHEEL_TAG}: it was built for "
+                         f"another Python or Pyodide ABI than the pins (pyodide {target.PYODIDE_VERSION}, "
+                         f"ABI {target.PYODIDE_ABI_VERSION})")
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(whl) as zf:
+        for n in zf.namelist():
+            if n.endswith(".so") or ".so." in n.rsplit("/", 1)[-1]:
+                zf.extract(n, tmp)
+                problems = check_so(Path(tmp) / n, n)
+                if problems:
+                    raise BuildError(problems[0])
+
+
+def install_wheel(whl: Path, prefix: Path, pyxy: str) -> Path:
+    """Unpack a wheel into PREFIX/lib/pythonX.Y/site-packages (purelib and platlib alike)."""
+    sp = prefix / "lib" / f"python{pyxy}" / "site-packages"
+    sp.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(whl) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            parts = name.split("/")
+            if parts[0].endswith(".data") and len(parts) > 2:
+                kind, rest = parts[1], "/".join(parts[2:])
+                dest = {"purelib": sp, "platlib": sp, "headers": prefix / "include", "data": prefix}.get(kind)
+                if dest is None:  # scripts: console scripts are host programs, not wasm ones
+                    continue
+                target = dest / rest
+            else:
+                target = sp / name
+            if name.endswith("/"):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                target.chmod(mode | 0o644)
+        dist_info = next(n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info"))
+    (sp / dist_info / "INSTALLER").write_text("conda\n")
+    return sp
+
+
+def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], allow_pure: bool,
+          exports: str | None, env_extra: dict[str, str]) -> Path:
+    from forge.toolchain import Bind, BuildRoot, ToolchainError, prepare_cross_env, target  # noqa: PLC0415
+
+    br = BuildRoot()
+    if not br.is_marked():
+        raise BuildError(f"the emscripten build root {br.root_dir} is missing or incomplete (no emcc to "
+                         "compile with); run `forge toolchain` to create it")
+    try:
+        br.verify()
+    except ToolchainError as exc:
+        raise BuildError(f"the emscripten build root's toolchain is broken: {exc}") from None
+    cross = prepare_cross_env(br)
+    out = Path(tempfile.mkdtemp(prefix="forge-pyodide-build-", dir=src.parent))
+    try:
+        env = {k: v for k, v in cross.env().items() if k != "_PYTHON_SYSCONFIGDATA_NAME"}
+        pcdir = python_pc(out / "pkgconfig", cross.python_include, target.PYTHON_XY)
+        env.update({
+            "PIP_NO_INDEX": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "CFLAGS": f"-I{prefix}/include",
+            "CXXFLAGS": f"-I{prefix}/include",
+            "LDFLAGS": f"-L{prefix}/lib",
+            "PKG_CONFIG_LIBDIR": ":".join([f"{prefix}/lib/pkgconfig", f"{prefix}/share/pkgconfig", str(pcdir)]),
+            "PKG_CONFIG_PATH": "",
+            "PREFIX": str(prefix),
+            "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "315532800"),
+        })
+        binds = [Bind(src), Bind(prefix), Bind(out)]
+        if wheelhouse:
+            env["PIP_FIND_LINKS"] = wheelhouse
+            binds.append(Bind(Path(wheelhouse), readonly=True))
+        args = ["pyodide", "build", str(src), "--outdir", str(out / "dist")]
+        if exports:
+            args += ["--exports", exports]
+        if _backend(src) == "mesonpy":
+            mcf = br.run(["pyodide", "config", "get", "meson_cross_file"], env=env, capture=True).stdout.strip()
+            env["MESON_CROSS_FILE"] = mcf
+            args.append(f"-Csetup-args=--cross-file={mcf}")
+        env.update(env_extra)
+        args += extra
+        print("+ (build root)", " ".join(args), flush=True)
+        t0 = time.monotonic()
+        res = br.run(args, env=env, cwd=src, binds=binds, check=False)
+        if res.returncode != 0:
+            raise BuildError(f"`pyodide build` exited {res.returncode} in the build root (the compiler output is above)")
+        wheels = sorted((out / "dist").glob("*.whl"))
+        if len(wheels) != 1:
+            raise BuildError(f"`pyodide build` made {len(wheels)} wheels, expected one")
+        whl = wheels[0]
+        print(f"forge-pyodide-build: built {whl.name} in {time.monotonic() - t0:.1f}s", flush=True)
+        check_wheel(whl, allow_pure)
+        sp = install_wheel(whl, prefix, target.PYTHON_XY)
+        print(f"forge-pyodide-build: installed {whl.name} into {sp}", flush=True)
+        return sp
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="forge-pyodide-build", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--allow-pure", action="store_true", help="accept a pure-Python wheel")
+    ap.add_argument("--exports", help="symbols to export from .so files (pyodide build --exports)")
+    ap.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment for the build")
+    ap.add_argument("extra", nargs="*", help="passed to `pyodide build` (after --)")
+    ns = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    prefix = os.environ.get("PREFIX")
+    if not prefix:
+        print("forge-pyodide-build: $PREFIX is not set (run it from a recipe's build script)", file=sys.stderr)
+        return 2
+    src = Path(os.environ.get("SRC_DIR") or os.getcwd()).resolve()
+    env_extra = dict(kv.split("=", 1) for kv in ns.env)
+    try:
+        build(src, Path(prefix).resolve(), wheelhouse=os.environ.get("FORGE_WHEELHOUSE"), extra=ns.extra,
+              allow_pure=ns.allow_pure, exports=ns.exports, env_extra=env_extra)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""Run a package's tests in WebAssembly: python-wasm (Pyodide under node) in an
+emscripten-wasm32 prefix solved from the staging output and the channel.
+
+rattler-build cannot run an emscripten-wasm32 package's tests on a linux-64 host, so the
+builder skips them there and calls `run_package_tests`; `forge test NAME` calls it for a
+published package. The recipe's `tests:` (stored in the package as info/tests/tests.yaml)
+mean here:
+
+- `python: imports: [...]`: one `python-wasm -c "import ..."` in the test prefix;
+- `script:` (+ `requirements.run`, `files.source` / `files.recipe`): the lines run in bash
+  with the prefix's bin/ first on PATH, where `python` and `python3` also mean python-wasm,
+  in a copy of the test files (which python-wasm mounts with NODEFS);
+- `package_contents: files/site_packages/lib/include/bin`: globs over the package.
+
+Before any test, every `.so` in the package is checked with forge.toolchain.wasmcheck (a
+side module, Pyodide's exception ABI, the right EXT_SUFFIX) and every library it needs must
+be in the prefix. Any failure makes the report not ok, so the package is not published.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import ForgeError
+
+PLATFORM = "emscripten-wasm32"
+TEST_TIMEOUT = float(os.environ.get("FORGE_WASM_TEST_TIMEOUT", "900"))
+
+
+@dataclass
+class TestReport:
+    package: str
+    ok: bool = True
+    error: str = ""
+    passed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def fail(self, msg: str) -> TestReport:
+        if self.ok:
+            self.ok, self.error = False, msg
+        return self
+
+
+def _extract(pkg: Path, dest: Path) -> Path:
+    from rattler.package_streaming import extract  # noqa: PLC0415
+
+    extract(pkg, dest)
+    return dest
+
+
+def _read_tests(info: Path) -> list[dict[str, Any]]:
+    f = info / "tests" / "tests.yaml"
+    if not f.is_file():
+        return []
+    from ruamel.yaml import YAML  # noqa: PLC0415
+
+    data = YAML(typ="safe").load(f.read_text())
+    return list(data or [])
+
+
+def _index(pkg_dir: Path) -> dict[str, Any]:
+    return json.loads((pkg_dir / "info" / "index.json").read_text())
+
+
+def abi_problems(pkg_dir: Path, prefix: Path | None = None) -> list[str]:
+    """Problems with the package's .so files: the wasm ABI and libraries nobody provides."""
+    from .toolchain.wasmcheck import check_so, side_module_info  # noqa: PLC0415
+
+    problems: list[str] = []
+    for so in sorted(p for p in pkg_dir.rglob("*.so") if p.is_file() and "info" not in p.relative_to(pkg_dir).parts[:1]):
+        rel = str(so.relative_to(pkg_dir))
+        found = check_so(so, rel)
+        problems += found
+        if found or prefix is None:
+            continue
+        for lib in side_module_info(so).needed:
+            where = [prefix / "lib" / lib, prefix / rel.rsplit("/", 1)[0] / lib if "/" in rel else prefix / lib]
+            if not any(w.exists() for w in where):
+                problems.append(f"{rel} needs {lib}, which no package in the test prefix provides in lib/ "
+                                "(add the library's package to requirements.run/host)")
+    return problems
+
+
+def _python_shims(bindir: Path, prefix: Path) -> None:
+    """`python`/`python3` that mean python-wasm, for test scripts written for any platform."""
+    bindir.mkdir(parents=True, exist_ok=True)
+    for name in ("python", "python3"):
+        shim = bindir / name
+        shim.write_text(f'#!/bin/sh\nexec "{prefix}/bin/python-wasm" "$@"\n')
+        shim.chmod(0o755)
+
+
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: IO[str], timeout: float = TEST_TIMEOUT) -> int:
+    log.write(f"$ {' '.join(cmd)}  (in {cwd})\n")
+    log.flush()
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=timeout).returncode
+    except subprocess.TimeoutExpired:
+        log.write(f"!!! timed out after {timeout:.0f}s\n")
+        return 124
+
+
+def _tail_cause(log_path: Path | None, since: int) -> str:
+    """The most telling line the last command wrote to the log."""
+    if log_path is None:
+        return ""
+    text = log_path.read_bytes()[since:].decode(errors="replace").splitlines()
+    lines = [t.strip() for t in text if t.strip() and not t.startswith("$ ")]
+    for line in reversed(lines):
+        if line.startswith(("FAILED ", "ERROR ", "E   ")) or ("Error" in line.split(":")[0] and ":" in line):
+            return line[:240]
+    for line in reversed(lines):
+        if " failed" in line or "error" in line.lower():
+            return line[:240]
+    return lines[-1][:240] if lines else ""
+
+
+def _contents_ok(pkg_dir: Path, spec: dict[str, Any], pyxy: str) -> list[str]:
+    paths = [str(p.relative_to(pkg_dir)) for p in pkg_dir.rglob("*") if p.is_file()
+             and p.relative_to(pkg_dir).parts[0] != "info"]
+    missing: list[str] = []
+
+    def want(globs: list[str], prefix: str = "", transform=lambda g: g) -> None:  # noqa: ANN001
+        for g in globs or []:
+            pat = prefix + transform(g)
+            if not any(fnmatch.fnmatch(p, pat) or p.startswith(pat.rstrip("/") + "/") for p in paths):
+                missing.append(pat)
+
+    files = spec.get("files")
+    if isinstance(files, dict):
+        want(files.get("exists", []))
+    else:
+        want(files or [])
+    want(spec.get("site_packages") or [], f"lib/python{pyxy}/site-packages/", lambda g: g.replace(".", "/"))
+    want(spec.get("include") or [], "include/")
+    want(spec.get("bin") or [], "bin/")
+    want([f"lib{x}.so" if "." not in x and "*" not in x else x for x in spec.get("lib") or []], "lib/")
+    return missing
+
+
+def run_package_tests(pkg: Path, channels: list[str], *, log: IO[str], work_dir: Path | None = None,
+                      log_path: Path | None = None) -> TestReport:
+    """ABI checks plus every test the package carries, in python-wasm; never raises."""
+    start = time.monotonic()
+    report = TestReport(package=pkg.name)
+    own_tmp = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="forge-wasm-")) if own_tmp else work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    lp = log_path or (Path(log.name) if hasattr(log, "name") and os.path.exists(str(log.name)) else None)
+    try:
+        _run_tests(pkg, channels, log, work, report, lp)
+    except ForgeError as exc:
+        report.fail(str(exc))
+    except Exception as exc:  # an env that cannot be solved or installed, a broken package
+        report.fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    finally:
+        report.seconds = time.monotonic() - start
+        log.write(f"== wasm tests of {pkg.name}: {'ok' if report.ok else 'FAILED: ' + report.error} "
+                  f"({report.seconds:.1f}s; passed: {', '.join(report.passed) or '-'})\n")
+        log.flush()
+        if own_tmp:
+            shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report: TestReport,
+               log_path: Path | None) -> None:
+    from .envs import create_env  # noqa: PLC0415
+
+    pkg_dir = _extract(pkg, work / "package")
+    index = _index(pkg_dir)
+    name, version, build = index["name"], index["version"], index["build"]
+    problems = abi_problems(pkg_dir)
+    if problems:
+        report.fail(f"{problems[0]}" + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
+        for p in problems:
+            log.write(f"ABI: {p}\n")
+        return
+    tests = _read_tests(pkg_dir / "info")
+    log.write(f"== wasm tests of {pkg.name}: {len(tests)} test(s), channels {channels}\n")
+    base_spec = f"{name} =={version} {build}"
+    pyxy = None
+    envs: dict[tuple[str, ...], Path] = {}
+
+    def env_for(extra: list[str]) -> Path:
+        key = tuple(sorted(set(extra)))
+        if key not in envs:
+            prefix = work / f"prefix-{len(envs)}"
+            shutil.rmtree(prefix, ignore_errors=True)
+            specs = [base_spec, *key] + ([] if name == "python" or any(s.split()[0] == "python" for s in key) else ["python"])
+            t0 = time.monotonic()
+            recs = create_env(prefix, channels, specs, PLATFORM)
+            log.write(f"   created {prefix} in {time.monotonic() - t0:.1f}s: {' '.join(recs)}\n")
+            if not (prefix / "bin" / "python-wasm").exists():
+                raise ForgeError(f"the test prefix for {name} has no bin/python-wasm (the emscripten "
+                                 "`python` package is missing from the channel)")
+            more = abi_problems(pkg_dir, prefix)
+            if more:
+                raise ForgeError(more[0])
+            envs[key] = prefix
+        return envs[key]
+
+    def environ(prefix: Path, shims: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CONDA_", "PYTHON", "PIP_"))}
+        env.update(PREFIX=str(prefix), CONDA_PREFIX=str(prefix), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
+                   PATH=os.pathsep.join([str(prefix / "bin"), str(shims), env.get("PATH", "")]))
+        return env
+
+    for i, test in enumerate(tests):
+        if "package_contents" in test:
+            if pyxy is None:
+                pyxy = _python_xy(env_for([]))
+            missing = _contents_ok(pkg_dir, test["package_contents"] or {}, pyxy)
+            if missing:
+                report.fail(f"test {i} (package_contents): no file matches {missing[0]}")
+                return
+            report.passed.append(f"{i}:package_contents")
+        elif "python" in test:
+            imports = (test["python"] or {}).get("imports") or []
+            if not imports:
+                continue
+            prefix = env_for([])
+            shims = work / "shims"
+            _python_shims(shims, prefix)
+            code = "; ".join(f"import {m}" for m in imports) + "; print('imported: " + ", ".join(imports) + "')"
+            since = _log_size(log, log_path)
+            rc = _run([str(prefix / "bin" / "python-wasm"), "-c", code], cwd=work, env=environ(prefix, shims), log=log)
+            if rc != 0:
+                report.fail(f"test {i} (python imports {', '.join(imports)}) failed in python-wasm: "
+                            f"{_tail_cause(log_path, since) or f'exit {rc}'}")
+                return
+            report.passed.append(f"{i}:imports")
+        elif "script" in test:
+            reqs = ((test.get("requirements") or {}).get("run")) or []
+            prefix = env_for(list(reqs))
+            shims = work / "shims"
+            _python_shims(shims, prefix)
+            cwd = work / f"test-{i}"
+            shutil.rmtree(cwd, ignore_errors=True)
+            cwd.mkdir(parents=True)
+            script = test["script"]
+            # rattler-build keeps a test's `files:` in the package under script.cwd
+            stored = pkg_dir / script["cwd"] if isinstance(script, dict) and script.get("cwd") else None
+            if stored is not None and stored.is_dir():
+                shutil.copytree(stored, cwd, dirs_exist_ok=True)
+            lines = script.get("content", []) if isinstance(script, dict) else script
+            if isinstance(lines, str):
+                lines = [lines]
+            body = "set -e\n" + "\n".join(str(x) for x in lines) + "\n"
+            (cwd / "forge-wasm-test.sh").write_text(body)
+            since = _log_size(log, log_path)
+            rc = _run(["bash", "forge-wasm-test.sh"], cwd=cwd, env=environ(prefix, shims), log=log)
+            if rc != 0:
+                report.fail(f"test {i} (script) failed in python-wasm with exit {rc}: {_tail_cause(log_path, since)}")
+                return
+            report.passed.append(f"{i}:script")
+
+
+def _log_size(log: IO[str], log_path: Path | None) -> int:
+    log.flush()
+    return log_path.stat().st_size if log_path and log_path.exists() else 0
+
+
+def _python_xy(prefix: Path) -> str:
+    for d in sorted((prefix / "lib").glob("python3.*")):
+        if d.is_dir():
+            return d.name[len("python"):]
+    return "3"
+
+
+# -- `forge run` and `forge test` ------------------------------------------------------------
+
+def run_python_wasm(prefix: Path, args: list[str]) -> int:
+    """`python-wasm ARGS` against `prefix`, output passed through; returns its exit code."""
+    launcher = prefix / "bin" / "python-wasm"
+    if not launcher.exists():
+        raise ForgeError(f"{prefix} has no bin/python-wasm", fix=f"create it with `forge env create {prefix} python`")
+    if not shutil.which("node"):
+        raise ForgeError("node is not on PATH, so python-wasm cannot run", fix="install nodejs (>= 18)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return subprocess.call([str(launcher), *args])
