@@ -140,6 +140,12 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
     except ImportError as exc:
         raise ForgeError(f"{exc.name} is not installed, so no JupyterLite site can be built",
                          fix="pip install jupyterlite-core==0.8.6 jupyterlite-pyodide-kernel==0.8.6") from None
+    if contents:
+        try:
+            import jupyter_server  # noqa: F401, PLC0415
+        except ImportError:
+            raise ForgeError("jupyter lite build needs jupyter-server to index --contents",
+                             fix="pip install 'jupyterlite-core[contents]==0.8.6'") from None
     from ..pyodide_view import publish_view  # noqa: PLC0415
     from ..pyodide_view.runtime import pyodide_dir  # noqa: PLC0415
 
