@@ -21,6 +21,11 @@ class Probe:
 KNOWN_COMPILED = {
     "numpy": ("import numpy as np\nprint('forge-lite:', int((np.arange(10) ** 2).sum()), np.__version__)",
               "forge-lite: 285"),
+    # markupsafe falls back to pure Python when _speedups is missing: check the C function ran
+    "markupsafe": ("import markupsafe\nfrom markupsafe import _speedups\n"
+                   "print('forge-lite:', markupsafe.escape('<a href=\"x\">&</a>'), "
+                   "markupsafe._escape_inner is _speedups._escape_inner)",
+                   "forge-lite: &lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt; True"),
 }
 DATEUTIL = ("import datetime\nfrom dateutil.relativedelta import relativedelta\n"
             "print('forge-lite:', datetime.date(2024, 1, 31) + relativedelta(months=1))",
@@ -32,7 +37,8 @@ def pick_probe(lock: dict) -> Probe:
     pkgs = lock["packages"]
     compiled = sorted(k for k, v in pkgs.items()
                       if v["package_type"] == "package" and v["file_name"].endswith("_wasm32.whl") and v["imports"])
-    for name in sorted(compiled, key=lambda n: (n not in KNOWN_COMPILED, n)):
+    rank = {n: i for i, n in enumerate(KNOWN_COMPILED)}
+    for name in sorted(compiled, key=lambda n: (rank.get(n, len(rank)), n)):
         if name in KNOWN_COMPILED:
             code, expect = KNOWN_COMPILED[name]
             return Probe(name, True, code, expect)

@@ -107,6 +107,10 @@ def test_probe_prefers_a_compiled_package() -> None:
     lock["packages"]["fastthing"] = entry("fastthing-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", ["fastthing"])
     p = pick_probe(lock)
     assert (p.package, p.compiled) == ("fastthing", True) and "extension modules loaded: True" in p.expect
+    lock["packages"]["markupsafe"] = entry("markupsafe-3.0.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                                           ["markupsafe"])
+    p = pick_probe(lock)
+    assert (p.package, p.expect) == ("markupsafe", "forge-lite: &lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt; True")
     lock["packages"]["numpy"] = entry("numpy-2.5.5-cp314-cp314-pyemscripten_2026_0_wasm32.whl", ["numpy"])
     p = pick_probe(lock)
     assert (p.package, p.expect) == ("numpy", "forge-lite: 285")
