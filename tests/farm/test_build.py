@@ -135,3 +135,32 @@ def test_builds_wait_for_a_late_worker_with_a_warning(synth: Synth, workers: Wor
     assert report.ok
     assert "forge worker --broker" in said.getvalue()
     assert Registry(redis_server.client()).find("patient")[0]["worker"].startswith("late@")
+
+
+def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, workers: Workers, redis_server,
+                                                               monkeypatch) -> None:  # noqa: ANN001
+    """The repo's iniconfig recipe: its verified sdist and build wheels go through Redis, the
+    worker installs from its own copy, tests resolve against the mirrored channel."""
+    import pytest
+
+    from forge.config import ForgeConfig
+    from forge.workspace import Workspace
+
+    from .conftest import REPO
+
+    cache = REPO / ".forge" / "cache"
+    monkeypatch.setenv("FORGE_CACHE", str(cache))
+    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "channel",
+                           state_dir=tmp_path / "state")
+    src = Workspace(cfg).recipe("iniconfig").outputs[0].sources[0]
+    if not (cache / "sources" / src.sha256 / src.filename).exists():
+        pytest.skip(f"{src.filename} is not in {cache} (run `forge build iniconfig` once, with network)")
+    workers.start("w1")
+    with CeleryExecutor(redis_server.url, cfg) as ex:
+        report = api.build(["iniconfig"], cfg, executor=ex)
+    assert report.ok, {n: r.error for n, r in report.results.items()}
+    assert (workers.base / "w1" / "blobs" / src.sha256).exists()  # the sdist reached the worker as a blob
+    log = Path(report.results["iniconfig"].log).read_text()
+    assert "forge-pip-install" in log or "pip install" in log
+    assert str(workers.base / "w1" / "tasks") in log  # built in the worker's own tree
+    assert {r.name for r in Workspace(cfg).channel.records()} >= {"iniconfig", "python"}
