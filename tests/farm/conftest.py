@@ -215,6 +215,15 @@ KILL_RUNNER = (
 )
 
 
+#: Shell that kills the Celery pool process running this build (the worker's main process
+#: survives and, with task_reject_on_worker_lost, puts the build back on the queue).
+KILL_POOL_CHILD = (
+    "p=$$; while [ \"$p\" -gt 1 ]; do "
+    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'celery'; then kill -9 $p; exit 1; fi; "
+    "p=$(awk '{print $4}' /proc/$p/stat); done"
+)
+
+
 @pytest.fixture
 def synth(tmp_path: Path) -> Synth:
     return Synth(tmp_path / "repo")

@@ -14,7 +14,7 @@ from forge import api
 from workers.executor import CeleryExecutor
 from workers.registry import Registry
 
-from .conftest import KILL_RUNNER, Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, Workers, assert_channel_consistent, wait_for
 
 
 def running_on(redis_server, recipe: str) -> str | None:  # noqa: ANN001
@@ -85,6 +85,26 @@ def test_transient_retried_bounded_deterministic_not_retried(synth: Synth, worke
     assert synth.count("after-bad", "start") == 0
     assert "compiler says no" in Path(r["bad"].log).read_text()
     assert assert_channel_consistent(cfg.channel_dir) == {"flaky"}
+
+
+def test_build_that_keeps_killing_its_worker_is_bounded(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+    """task_reject_on_worker_lost puts the build back when its pool process dies; after
+    FORGE_FARM_MAX_DELIVERIES deliveries it is failed for good instead of looping forever."""
+    synth.add("poison", 0.1, pre=[KILL_POOL_CHILD])
+    synth.add("after-poison", 0.1, deps=("poison",))
+    synth.add("bystander", 0.1)
+    workers.start("w1", extra_env={"FORGE_FARM_MAX_DELIVERIES": "2"})
+    cfg = synth.config()
+    with CeleryExecutor(redis_server.url, cfg) as ex:
+        report = api.build(["after-poison", "bystander"], cfg, executor=ex)
+    r = report.results
+    assert r["poison"].status == "failed" and r["poison"].attempts == 1
+    assert "died while building it" in r["poison"].error
+    assert synth.count("poison", "start") == 2  # delivered twice, then refused a third time
+    assert r["after-poison"].status == "skipped"
+    assert r["bystander"].status == "built"
+    assert workers.procs["w1"].poll() is None  # the worker itself survived
+    assert "WorkerLostError" in workers.log("w1")
 
 
 def test_redis_restarted_mid_run_finishes(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
