@@ -57,6 +57,14 @@ def _safe(url: str) -> str:
     return maybe_sanitize_url(url)
 
 
+def _unreachable(url: Optional[str], exc: Exception) -> typer.Exit:
+    from workers.settings import farm_url  # noqa: PLC0415
+
+    err.print(f"[red]error:[/] cannot reach the farm's Redis at {_safe(farm_url(url))} ({exc}); "
+              "check the URL, password and that redis-server runs", highlight=False)
+    return typer.Exit(1)
+
+
 def _when(ts: str | None) -> str:
     if not ts:
         return "-"
@@ -71,9 +79,14 @@ def status(
     tail: int = typer.Option(15, "--tail", help="Log lines per build with --logs."),
 ) -> None:
     """Workers, queue length, and recent builds (queued / running / built / failed) with logs."""
+    import redis  # noqa: PLC0415
+
     from workers.status import farm_status  # noqa: PLC0415
 
-    st = farm_status(farm, limit=limit)
+    try:
+        st = farm_status(farm, limit=limit)
+    except redis.RedisError as exc:
+        raise _unreachable(farm, exc) from None
     out.print(f"farm {_safe(st.url)}: {len(st.workers)} worker(s), {st.queued} build(s) waiting in the queue")
     wt = Table(title="workers")
     for col in ("worker", "concurrency", "running"):
@@ -107,9 +120,14 @@ def log(
     all_: bool = typer.Option(False, "--all", help="Every build of the recipe, not only the newest."),
 ) -> None:
     """Print a build's log as the worker streamed it (also kept in the coordinator's log dir)."""
+    import redis  # noqa: PLC0415
+
     from workers.status import build_log  # noqa: PLC0415
 
-    found = build_log(what, farm)
+    try:
+        found = build_log(what, farm)
+    except redis.RedisError as exc:
+        raise _unreachable(farm, exc) from None
     if not found:
         err.print(f"no build of '{what}' is recorded on the farm (records expire after FORGE_FARM_RECORD_TTL)")
         raise typer.Exit(1)

@@ -82,6 +82,11 @@ def test_status_and_log_commands(synth: Synth, workers: Workers, redis_server) -
     assert "the tool is unhappy" in res.output
     res = runner.invoke(farm_app, ["log", "no-such-recipe", "--farm", redis_server.url])
     assert res.exit_code == 1
+    from .conftest import free_port
+
+    res = runner.invoke(farm_app, ["status", "--farm", f"redis://:hunter2@127.0.0.1:{free_port()}/0"])
+    assert res.exit_code == 1
+    assert "cannot reach the farm's Redis" in res.output and "hunter2" not in res.output
 
 
 def test_worker_command_runs_a_worker(synth: Synth, tmp_path: Path, redis_server) -> None:  # noqa: ANN001
