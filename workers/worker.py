@@ -87,7 +87,7 @@ class LogStreamer:
 
 
 def _reply(r: redis.Redis, payload: dict[str, Any], tid: str, result: dict[str, Any]) -> None:
-    ttl = settings.record_ttl()
+    ttl = settings.blob_ttl()  # read once by the coordinator; the log stays in forge:log:<task>
 
     def send() -> None:
         pipe = r.pipeline(transaction=True)
@@ -113,6 +113,19 @@ def _upload_packages(outcome: BuildOutcome, output_dir: Path, store: BlobStore) 
     return refs
 
 
+def sweep(tasks: Path, older_than: float) -> None:
+    """Remove task trees left by a worker that was killed (older than any live build)."""
+    if not tasks.is_dir():
+        return
+    cutoff = time.time() - older_than
+    for d in tasks.iterdir():
+        try:
+            if d.stat().st_mtime < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) -> dict[str, Any]:
     """Build one payload; always answers the coordinator unless Redis stays unreachable."""
     r = settings.redis_client(url)
@@ -132,6 +145,7 @@ def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) 
         return {"ok": False}
     retrying(lambda: registry.running(task_id, hostname, delivery))
     root = settings.worker_dir()
+    sweep(root / "tasks", older_than=settings.visibility_timeout() + 3600)
     task_dir = root / "tasks" / f"{task_id}-{os.getpid()}-{delivery}"
     start = time.monotonic()
     state = "failed"
