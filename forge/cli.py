@@ -125,6 +125,69 @@ def new(
     out.print(f"wrote {path}")
 
 
+@app.command("test")
+def test_(
+    name: str = typer.Argument(..., help="Recipe whose published emscripten-wasm32 package to test."),
+    channel: Optional[Path] = ChannelOpt,
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Run NAME's tests in WebAssembly (python-wasm under node) against the channel."""
+    from .wasmtest import test_recipe  # noqa: PLC0415
+
+    reports = test_recipe(name, _config(channel, recipes))
+    for r in reports:
+        if r.ok:
+            out.print(f"[green]ok[/] {r.package}: {', '.join(r.passed) or 'no tests'} ({r.seconds:.1f}s)", highlight=False)
+        else:
+            err.print(f"[red]failed[/] {r.package}: {r.error}", highlight=False, soft_wrap=True)
+    out.print(f"log: {getattr(reports[0], 'log_path', '')}", highlight=False)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_(
+    ctx: typer.Context,
+    prefix: Optional[Path] = typer.Option(None, "--prefix", "-p", envvar="FORGE_WASM_PREFIX",
+                                          help="emscripten-wasm32 prefix (default .forge/envs/default: python + pytest from the channel)."),
+    channel: Optional[Path] = ChannelOpt,
+) -> None:
+    """python-wasm ARGS: run CPython in WebAssembly against PREFIX (`forge run -- -c 'print(1)'`)."""
+    from .wasmtest import default_prefix, run_python_wasm  # noqa: PLC0415
+
+    cfg = _config(channel, None)
+    target = prefix or default_prefix(cfg)
+    raise typer.Exit(run_python_wasm(target, list(ctx.args)))
+
+
+@app.command()
+def lint(
+    names: list[str] = typer.Argument(None, help="Recipes to check (default: all)."),
+    rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Check recipes against the forge's rules (IDs FL000-FL008); errors exit 1."""
+    from .lint import RULES, lint_recipe  # noqa: PLC0415
+    from .recipes import discover  # noqa: PLC0415
+
+    if rules:
+        for rid, (summary, _fn) in RULES.items():
+            out.print(f"{rid}  {summary}", highlight=False)
+        return
+    folders = discover(_config(None, recipes).recipes_dir)
+    unknown = [n for n in names or [] if n not in folders]
+    if unknown:
+        raise ForgeError(f"there is no recipe named {', '.join(unknown)}", fix="run `forge list`")
+    errors = 0
+    for name in names or sorted(folders):
+        for finding in lint_recipe(name, folders[name]):
+            errors += finding.severity == "error"
+            out.print(str(finding), highlight=False, soft_wrap=True)
+    out.print(f"{errors} error(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
 env_app = typer.Typer(no_args_is_help=True, help="Environments from the channel (py-rattler solve + install).")
 app.add_typer(env_app, name="env")
 
