@@ -188,6 +188,20 @@ def lint(
         raise typer.Exit(1)
 
 
+@app.command()
+def changed(
+    base: str = typer.Option("HEAD~1", "--base", help="Git revision to compare against."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Recipes changed since BASE and everything depending on them, in build order (for CI:
+    `forge build $(forge changed --base origin/main)`)."""
+    from .changes import affected  # noqa: PLC0415
+    from .workspace import Workspace  # noqa: PLC0415
+
+    for name in affected(Workspace(_config(None, recipes)), base):
+        out.print(name, highlight=False)
+
+
 env_app = typer.Typer(no_args_is_help=True, help="Environments from the channel (py-rattler solve + install).")
 app.add_typer(env_app, name="env")
 

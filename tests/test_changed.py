@@ -1,0 +1,46 @@
+"""forge changed: the recipes a commit touches plus their dependents, in build order."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from forge.changes import affected
+from forge.config import ForgeConfig
+from forge.workspace import Workspace
+
+
+def _recipe(root: Path, name: str, run: list[str]) -> None:
+    folder = root / "recipes" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    reqs = "".join(f"    - {r}\n" for r in run)
+    (folder / "recipe.yaml").write_text(
+        f"package:\n  name: {name}\n  version: \"1.0\"\nbuild:\n  noarch: generic\n  script:\n    - echo {name}\n"
+        + (f"requirements:\n  run:\n{reqs}" if run else "")
+        + "tests:\n  - script:\n      - echo ok\n"
+    )
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_changed_recipe_and_dependents(tmp_path: Path) -> None:
+    _recipe(tmp_path, "base", [])
+    _recipe(tmp_path, "mid", ["base"])
+    _recipe(tmp_path, "top", ["mid"])
+    _recipe(tmp_path, "alone", [])
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=t", "add", ".")
+    _git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "one")
+    ws = lambda: Workspace(ForgeConfig.load(root=tmp_path, channel_dir=tmp_path / "ch", state_dir=tmp_path / "st"))  # noqa: E731
+    assert affected(ws(), "HEAD") == []
+    (tmp_path / "recipes" / "mid" / "recipe.yaml").write_text(
+        (tmp_path / "recipes" / "mid" / "recipe.yaml").read_text().replace("echo mid", "echo mid2"))
+    assert affected(ws(), "HEAD") == ["mid", "top"]
+    _recipe(tmp_path, "fresh", ["alone"])  # untracked new recipe counts as changed
+    order = affected(ws(), "HEAD")
+    assert set(order) == {"mid", "top", "fresh"} and order.index("mid") < order.index("top")
+    (tmp_path / "conda_build_config.yaml").write_text("python:\n  - \"3.14\"\n")
+    _git(tmp_path, "add", "conda_build_config.yaml")
+    assert set(affected(ws(), "HEAD")) == {"base", "mid", "top", "alone", "fresh"}
