@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .channel import Channel
 from .config import ForgeConfig
+from .errors import ForgeError
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .jobs import BuildJob, BuildOutcome
@@ -109,7 +110,11 @@ def status(config: ForgeConfig | None = None) -> list[RecipeStatus]:
     for rec in ws.channel.records():
         by_name.setdefault(rec.name, []).append(f"{rec.version}-{rec.build} ({rec.subdir})")
     for name in ws.folders:
-        r = ws.recipe(name)
+        try:
+            r = ws.recipe(name)
+        except ForgeError as exc:  # one broken recipe must not hide the others
+            rows.append(RecipeStatus(name=name, version="-", outputs=[f"error: {exc}"], published=False, in_channel=[]))
+            continue
         outs = [f"{o.subdir}/{o.filename}" for o in r.outputs]
         rows.append(RecipeStatus(
             name=name,

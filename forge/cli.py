@@ -53,8 +53,13 @@ def build(
             err.print(f"[green]nothing to build[/]: {', '.join(names)} and {len(plan.order) - len(names)} "
                       f"dependencies are in {cfg.channel_dir}")
 
-    with RichReporter(err) as reporter:
-        report = api.build(names, cfg, jobs=jobs, executor=executor, reporter=reporter, force=force, plan_hook=show_plan)
+    try:
+        with RichReporter(err) as reporter:
+            report = api.build(names, cfg, jobs=jobs, executor=executor, reporter=reporter, force=force,
+                               plan_hook=show_plan)
+    finally:
+        if executor is not None:
+            executor.shutdown()
     if report.results:
         err.print(summary_table(report.results, present))
         err.print(f"channel: {cfg.channel_dir}  ({report.seconds:.1f}s)")
@@ -84,12 +89,22 @@ def graph(
 @app.command("list")
 def list_(channel: Optional[Path] = ChannelOpt, recipes: Optional[Path] = RecipesOpt) -> None:
     """List the recipes and what the channel holds of each."""
-    status(channel=channel, recipes=recipes)
+    status(channel=channel, recipes=recipes, farm=None, logs=False)
 
 
 @app.command()
-def status(channel: Optional[Path] = ChannelOpt, recipes: Optional[Path] = RecipesOpt) -> None:
-    """What the channel holds against what the recipes declare."""
+def status(
+    channel: Optional[Path] = ChannelOpt,
+    recipes: Optional[Path] = RecipesOpt,
+    farm: Optional[str] = typer.Option(None, "--farm", help="Show the farm instead: workers, queued/running/done builds, logs."),
+    logs: bool = typer.Option(False, "--logs", help="With --farm: each build's log tail."),
+) -> None:
+    """What the channel holds against what the recipes declare (or, with --farm, the farm)."""
+    if farm:
+        from .farm_cli import status as farm_status  # noqa: PLC0415
+
+        farm_status(farm=farm, limit=30, logs=logs, tail=15)
+        return
     rows = api.status(_config(channel, recipes))
     table = Table(title="recipes vs channel")
     for col in ("recipe", "version", "outputs", "published", "in channel"):
@@ -230,7 +245,12 @@ def _mount_optional() -> None:
         app.add_typer(toolchain_app, name="toolchain", help="Create, verify and report the emscripten build root.")
     except ImportError:
         pass
+    from .farm_cli import app as farm_app  # noqa: PLC0415
+    from .farm_cli import worker  # noqa: PLC0415
     from .pyodide_view import cli as pyodide_cli  # noqa: PLC0415
+
+    app.add_typer(farm_app, name="farm", help="The Celery/Redis build farm: status, logs, Flower.")
+    app.command("worker")(worker)
 
     app.add_typer(pyodide_cli.app, name="pyodide", help="The channel's Pyodide view (wheels, pyodide-lock.json, all.json).")
     app.command("serve")(pyodide_cli.serve)
