@@ -199,7 +199,10 @@ def build_requires(sdist: Path) -> list[str]:
                     data = tomllib.loads(fh.read().decode()) if fh else {}
     except (tarfile.TarError, zipfile.BadZipFile, tomllib.TOMLDecodeError):
         data = {}
-    return list(data.get("build-system", {}).get("requires", ["setuptools>=40.8.0"]))
+    bs = data.get("build-system", {})
+    # what a backend asks for at build time (get_requires_for_build_wheel) beyond [build-system]
+    dynamic = {"mesonpy": ["ninja>=1.8.2"], "scikit_build_core.build": ["ninja>=1.5", "cmake>=3.15"]}
+    return list(bs.get("requires", ["setuptools>=40.8.0"])) + dynamic.get(bs.get("build-backend", ""), [])
 
 
 #: Linux platform tags of the emscripten build root's interpreter (cross builds run their

@@ -44,6 +44,7 @@ class TestReport:
     error: str = ""
     passed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    log_path: str = ""
 
     def fail(self, msg: str) -> TestReport:
         if self.ok:
@@ -291,3 +292,54 @@ def run_python_wasm(prefix: Path, args: list[str]) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     return subprocess.call([str(launcher), *args])
+
+
+def recipe_packages(name: str, cfg) -> list[Path]:  # noqa: ANN001
+    """The channel's packages of recipe NAME for emscripten-wasm32 (native or noarch)."""
+    from .workspace import Workspace  # noqa: PLC0415
+
+    ws = Workspace(cfg)
+    recipe = ws.recipe(name)
+    outs = recipe.platforms.get(PLATFORM)
+    if outs is None:
+        raise ForgeError(f"recipe '{name}' is not rendered for {PLATFORM}", recipe=name)
+    if not outs:
+        raise ForgeError(f"it is skipped on {PLATFORM} (its build.skip excludes the target), so "
+                         "there is nothing to test in wasm", recipe=name, file=ws.display(recipe.file),
+                         fix="test it natively (forge build) or remove the skip if it can run in Pyodide")
+    pkgs = [cfg.channel_dir / o.subdir / o.filename for o in outs]
+    missing = [p for p in pkgs if not p.exists()]
+    if missing:
+        raise ForgeError(f"the channel {cfg.channel_dir} does not hold {missing[0].parent.name}/{missing[0].name}",
+                         recipe=name, fix=f"build it first: forge build {name}")
+    return pkgs
+
+
+def test_recipe(name: str, cfg, log_path: Path | None = None) -> list[TestReport]:  # noqa: ANN001
+    """`forge test NAME`: the published package's tests in python-wasm against the channel."""
+    pkgs = recipe_packages(name, cfg)
+    log_path = log_path or cfg.logs_dir / name / f"{time.strftime('%Y%m%d-%H%M%S')}-wasm-test.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    reports = []
+    with open(log_path, "a", encoding="utf-8") as log, tempfile.TemporaryDirectory(prefix=f"forge-test-{name}-") as tmp:
+        for pkg in pkgs:
+            reports.append(run_package_tests(pkg, [cfg.channel_dir.resolve().as_uri()], log=log,
+                                             work_dir=Path(tmp) / pkg.stem, log_path=log_path))
+    for r in reports:
+        r.log_path = str(log_path)
+    return reports
+
+
+def default_prefix(cfg) -> Path:  # noqa: ANN001
+    """.forge/envs/default: python (and pytest when the channel has it), created on first use."""
+    prefix = cfg.state_dir / "envs" / "default"
+    if (prefix / "bin" / "python-wasm").exists():
+        return prefix
+    from .envs import create_env  # noqa: PLC0415
+
+    channel = str(cfg.channel_dir)
+    try:
+        create_env(prefix, [channel], ["python", "pytest"], PLATFORM)
+    except ForgeError:
+        create_env(prefix, [channel], ["python"], PLATFORM)
+    return prefix

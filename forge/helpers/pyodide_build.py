@@ -17,6 +17,7 @@ The one place that knows how a compiled package is built for the target:
   packages for emscripten-wasm32 use (`.data/headers` into include/, `.data/data` into $PREFIX).
 
     forge-pyodide-build [--allow-pure] [--exports pyinit|requested|whole_archive] [--env K=V]... [-- EXTRA]
+    forge-pyodide-build --run -- CMD...     (a C/C++ library: make, emcc, ... with the target's flags)
 
 EXTRA goes to `pyodide build` (e.g. `-Csetup-args=-Dfoo=bar`).
 """
@@ -113,9 +114,8 @@ def install_wheel(whl: Path, prefix: Path, pyxy: str) -> Path:
     return sp
 
 
-def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], allow_pure: bool,
-          exports: str | None, env_extra: dict[str, str]) -> Path:
-    from forge.toolchain import Bind, BuildRoot, ToolchainError, prepare_cross_env, target  # noqa: PLC0415
+def _root():  # noqa: ANN202
+    from forge.toolchain import BuildRoot, ToolchainError, prepare_cross_env  # noqa: PLC0415
 
     br = BuildRoot()
     if not br.is_marked():
@@ -125,22 +125,62 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         br.verify()
     except ToolchainError as exc:
         raise BuildError(f"the emscripten build root's toolchain is broken: {exc}") from None
-    cross = prepare_cross_env(br)
+    return br, prepare_cross_env(br)
+
+
+def target_env(cross, prefix: Path, pcdir: Path) -> dict[str, str]:  # noqa: ANN001
+    """Environment of every command run in the root for this target and this prefix."""
+    from forge.toolchain import target  # noqa: PLC0415
+
+    env = {k: v for k, v in cross.env().items() if k != "_PYTHON_SYSCONFIGDATA_NAME"}
+    python_pc(pcdir, cross.python_include, target.PYTHON_XY)
+    env.update({
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "CFLAGS": f"-I{prefix}/include",
+        "CXXFLAGS": f"-I{prefix}/include",
+        "LDFLAGS": f"-L{prefix}/lib",
+        "PKG_CONFIG_LIBDIR": ":".join([f"{prefix}/lib/pkgconfig", f"{prefix}/share/pkgconfig", str(pcdir)]),
+        "PKG_CONFIG_PATH": "",
+        "PREFIX": str(prefix),
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "315532800"),
+    })
+    return env
+
+
+def run_in_root(cmd: list[str], src: Path, prefix: Path, env_extra: dict[str, str]) -> int:
+    """`--run`: a plain command (make, emcc, a configure script) in the root with the target's
+    compilers and flags: CC/CXX/AR/RANLIB are emscripten's, CFLAGS/LDFLAGS are Pyodide's (plus
+    the prefix), $SIDE_MODULE_LDFLAGS links a shared library Pyodide can load."""
+    from forge.toolchain import Bind, target  # noqa: PLC0415
+
+    br, cross = _root()
+    out = Path(tempfile.mkdtemp(prefix="forge-emscripten-run-", dir=src.parent))
+    try:
+        env = target_env(cross, prefix, out / "pkgconfig")
+        cflags = " ".join(target.CFLAGS)
+        env.update({
+            "CC": "emcc", "CXX": "em++", "AR": "emar", "RANLIB": "emranlib",
+            "CFLAGS": f"{cflags} -I{prefix}/include", "CXXFLAGS": f"{cflags} -I{prefix}/include",
+            "LDFLAGS": f"-L{prefix}/lib",
+            "SIDE_MODULE_LDFLAGS": " ".join([*target.LDFLAGS, "-Wl,--experimental-pic"]),
+            "SRC_DIR": str(src),
+        })
+        env.update(env_extra)
+        print("+ (build root)", " ".join(cmd), flush=True)
+        return br.run(cmd, env=env, cwd=src, binds=[Bind(src), Bind(prefix), Bind(out)], check=False).returncode
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], allow_pure: bool,
+          exports: str | None, env_extra: dict[str, str]) -> Path:
+    from forge.toolchain import Bind, target  # noqa: PLC0415
+
+    br, cross = _root()
     out = Path(tempfile.mkdtemp(prefix="forge-pyodide-build-", dir=src.parent))
     try:
-        env = {k: v for k, v in cross.env().items() if k != "_PYTHON_SYSCONFIGDATA_NAME"}
-        pcdir = python_pc(out / "pkgconfig", cross.python_include, target.PYTHON_XY)
-        env.update({
-            "PIP_NO_INDEX": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "CFLAGS": f"-I{prefix}/include",
-            "CXXFLAGS": f"-I{prefix}/include",
-            "LDFLAGS": f"-L{prefix}/lib",
-            "PKG_CONFIG_LIBDIR": ":".join([f"{prefix}/lib/pkgconfig", f"{prefix}/share/pkgconfig", str(pcdir)]),
-            "PKG_CONFIG_PATH": "",
-            "PREFIX": str(prefix),
-            "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "315532800"),
-        })
+        env = target_env(cross, prefix, out / "pkgconfig")
         binds = [Bind(src), Bind(prefix), Bind(out)]
         if wheelhouse:
             env["PIP_FIND_LINKS"] = wheelhouse
@@ -177,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--allow-pure", action="store_true", help="accept a pure-Python wheel")
     ap.add_argument("--exports", help="symbols to export from .so files (pyodide build --exports)")
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment for the build")
+    ap.add_argument("--run", action="store_true",
+                    help="run the command after -- in the build root with the target's compilers and flags")
     ap.add_argument("extra", nargs="*", help="passed to `pyodide build` (after --)")
     ns = ap.parse_args(sys.argv[1:] if argv is None else argv)
     prefix = os.environ.get("PREFIX")
@@ -185,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     src = Path(os.environ.get("SRC_DIR") or os.getcwd()).resolve()
     env_extra = dict(kv.split("=", 1) for kv in ns.env)
+    if ns.run:
+        try:
+            return run_in_root(ns.extra, src, Path(prefix).resolve(), env_extra)
+        except BuildError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 1
     try:
         build(src, Path(prefix).resolve(), wheelhouse=os.environ.get("FORGE_WHEELHOUSE"), extra=ns.extra,
               allow_pure=ns.allow_pure, exports=ns.exports, env_extra=env_extra)
