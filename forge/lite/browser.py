@@ -32,6 +32,7 @@ class BrowserRun:
     console: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     screenshot: Path | None = None
+    attempts: int = 0  # Shift+Enter presses until the cell started
 
     @property
     def bytes(self) -> int:
@@ -92,5 +93,5 @@ def run_notebook(url: str, expect: str, *, screenshot: Path | None = None, timeo
     return BrowserRun(ok=bool(data.get("ok")), output=data.get("output", ""), error=data.get("error"),
                       timings=data.get("timings", {}), requests=data.get("requests", []),
                       offsite=data.get("offsite", []), console=data.get("console", []),
-                      page_errors=data.get("pageErrors", []),
+                      page_errors=data.get("pageErrors", []), attempts=int(data.get("attempts") or 0),
                       screenshot=Path(data["screenshot"]) if data.get("screenshot") else None)

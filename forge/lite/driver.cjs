@@ -69,10 +69,21 @@ async function main() {
     const cell = page.locator('.jp-Notebook .jp-Cell').first();
     await cell.waitFor({ state: 'visible', timeout });
     result.timings.notebook_ms = Date.now() - t0;
-    // run the first cell: click into its editor, then Shift+Enter
-    await cell.locator('.jp-InputArea-editor').click();
-    const tRun = Date.now();
-    await page.keyboard.press('Shift+Enter');
+    // run the first cell: click into its editor, then Shift+Enter. A key press that lands
+    // before the editor is live is lost: retry until the prompt shows [*] or a number.
+    const prompt = cell.locator('.jp-InputPrompt').first();
+    let tRun = Date.now();
+    result.attempts = 0;
+    for (;;) {
+      await cell.locator('.jp-InputArea-editor').click();
+      if (result.attempts === 0) tRun = Date.now();
+      await page.keyboard.press('Shift+Enter');
+      result.attempts += 1;
+      const started = await page.waitForFunction(
+        (el) => /\[(\*|\d+)\]/.test(el.textContent || ''), await prompt.elementHandle(),
+        { timeout: 5000, polling: 100 }).then(() => true, () => false);
+      if (started || result.attempts >= 5) break;
+    }
     const out = cell.locator('.jp-OutputArea-output');
     await page.waitForFunction(
       ([expect]) => {

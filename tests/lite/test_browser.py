@@ -5,6 +5,8 @@ workers and the service worker make is recorded, and any that leaves 127.0.0.1 f
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -23,10 +25,11 @@ def test_notebook_runs_offline_from_the_channel(site: SiteReport, probe, browser
     with serving(site.output_dir) as base:
         run = run_notebook(f"{base}/notebooks/index.html?path=check.ipynb", probe.expect, screenshot=shot,
                            timeout=240)
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     if shot.is_file():
-        ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, ARTIFACT)
-    assert run.ok, (run.error, run.output, run.console[-30:])
+    ARTIFACT.with_name("lite-run.json").write_text(json.dumps(dataclasses.asdict(run), default=str, indent=1))
+    assert run.ok, (run.error, run.output, run.attempts, run.console[-30:], run.page_errors)
     assert probe.expect in run.output
     assert run.offsite == [], run.offsite
     assert run.hosts() == {"127.0.0.1"}, run.hosts()
@@ -40,7 +43,7 @@ def test_notebook_runs_offline_from_the_channel(site: SiteReport, probe, browser
     assert any(probe.package.replace("-", "_") in u.rsplit("/", 1)[-1] for u in lock_files), probe
     assert shot.is_file() and shot.stat().st_size > 10_000
     print(f"probe {probe.package} (compiled: {probe.compiled}); first cell {run.timings.get('first_cell_ms')} ms; "
-          f"{run.bytes / 1e6:.1f} MB in {len(run.requests)} requests; screenshot {ARTIFACT}")
+          f"{run.bytes / 1e6:.1f} MB in {len(run.requests)} requests; {run.attempts} Shift+Enter; screenshot {ARTIFACT}")
 
 
 def test_an_offsite_request_is_caught(site: SiteReport, offsite_url: str, browser_ready: None) -> None:
