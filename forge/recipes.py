@@ -48,6 +48,7 @@ class Output:
     build: tuple[str, ...] = ()
     host: tuple[str, ...] = ()
     run: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()  # requirements of the output's tests (they run before publishing)
     sources: tuple[SourceFile, ...] = ()
     variant: tuple[tuple[str, str], ...] = ()
 
@@ -61,7 +62,7 @@ class Output:
 
     @property
     def requirements(self) -> tuple[str, ...]:
-        return self.build + self.host + self.run
+        return self.build + self.host + self.run + self.test
 
 
 @dataclass
@@ -201,6 +202,16 @@ def skipped(stage0: Stage0Recipe, platform: str, name: str, shown: str) -> bool:
     return False
 
 
+def _test_specs(tests: object) -> tuple[str, ...]:
+    """`requirements.run`/`build` of script tests: a test environment needs them published."""
+    specs: list[str] = []
+    for t in tests if isinstance(tests, list) else []:
+        reqs = t.get("requirements") if isinstance(t, dict) else None
+        if isinstance(reqs, dict):
+            specs += _specs(reqs.get("build")) + _specs(reqs.get("run"))
+    return tuple(specs)
+
+
 def render(
     name: str,
     path: Path,
@@ -248,6 +259,7 @@ def render(
                 build=_specs(reqs.get("build")),
                 host=_specs(reqs.get("host")),
                 run=_specs(reqs.get("run")),
+                test=_test_specs(st.to_dict().get("tests")),
                 sources=_sources([s.to_dict() for s in st.sources], name, shown),
                 variant=tuple(sorted((k, str(val)) for k, val in v.variant.items())),
             )

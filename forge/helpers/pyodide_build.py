@@ -177,6 +177,20 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
           exports: str | None, env_extra: dict[str, str]) -> Path:
     from forge.toolchain import Bind, target  # noqa: PLC0415
 
+    # -- numpy & co (forge/helpers/cross_deps.py): one wheel per job for multi-output recipes
+    from . import cross_deps  # noqa: PLC0415
+
+    store = cross_deps.reuse_store(src)
+    key = cross_deps.reuse_key(os.environ.get("RECIPE_DIR"), [extra, exports, env_extra, allow_pure])
+    reused = cross_deps.reused_wheel(store, key)
+    if reused is not None:
+        check_wheel(reused, allow_pure)
+        sp = install_wheel(reused, prefix, target.PYTHON_XY)
+        print(f"forge-pyodide-build: installed {reused.name} (built for another output of this recipe in "
+              f"this job) into {sp}", flush=True)
+        return sp
+    # -- end cross_deps
+
     br, cross = _root()
     out = Path(tempfile.mkdtemp(prefix="forge-pyodide-build-", dir=src.parent))
     try:
@@ -185,6 +199,18 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         if wheelhouse:
             env["PIP_FIND_LINKS"] = wheelhouse
             binds.append(Bind(Path(wheelhouse), readonly=True))
+            # -- cross_deps: host packages (numpy) replace the native build requirement's C API
+            try:
+                made, pins = cross_deps.cross_wheels(prefix, target.PYTHON_XY, wheelhouse, out / "cross-wheels")
+            except RuntimeError as exc:
+                raise BuildError(str(exc)) from None
+            if made:
+                (out / "cross-constraints.txt").write_text("\n".join(pins) + "\n")
+                env["PIP_FIND_LINKS"] = f"{out / 'cross-wheels'} {wheelhouse}"
+                env["PIP_CONSTRAINT"] = str(out / "cross-constraints.txt")
+                print(f"forge-pyodide-build: build requirements {', '.join(pins)} with the host's wasm32 "
+                      "headers and libraries", flush=True)
+            # -- end cross_deps
         args = ["pyodide", "build", str(src), "--outdir", str(out / "dist")]
         if exports:
             args += ["--exports", exports]
@@ -205,6 +231,7 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         whl = wheels[0]
         print(f"forge-pyodide-build: built {whl.name} in {time.monotonic() - t0:.1f}s", flush=True)
         check_wheel(whl, allow_pure)
+        cross_deps.keep_wheel(store, key, whl)  # cross_deps: for the recipe's other outputs
         sp = install_wheel(whl, prefix, target.PYTHON_XY)
         print(f"forge-pyodide-build: installed {whl.name} into {sp}", flush=True)
         return sp
