@@ -57,5 +57,18 @@ def lite_command(
 app = typer.Typer(add_completion=False, help="JupyterLite sites from the channel.")
 app.command("lite")(lite_command)
 
+
+
+def main() -> None:
+    """`python -m forge.lite.cli`: a ForgeError is one line and exit 1, as under `forge`."""
+    from ..errors import ForgeError  # noqa: PLC0415
+
+    try:
+        app()
+    except ForgeError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -151,6 +151,9 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
 
     start = time.monotonic()
     channel_dir, output_dir = Path(channel_dir).resolve(), Path(output_dir).resolve()
+    if not (channel_dir / "noarch" / "repodata.json").is_file():
+        raise ForgeError(f"{channel_dir} is not a channel (no noarch/repodata.json)",
+                         fix="pass --channel DIR, or build into it first: forge build " + " ".join(CHANNEL_STARTUP))
     report = SiteReport(output_dir=output_dir, pyodide_dir=output_dir / PYODIDE_SUBDIR)
     if refresh_view:
         view = publish_view(channel_dir, cache_dir=cache_dir, include_runtime=False)

@@ -92,7 +92,8 @@ def test_command_line(tmp_path: Path, lite_channel: Path) -> None:
     assert site_settings(out)["loadPyodideOptions"]["packages"] == list(CHANNEL_STARTUP)
     bad = subprocess.run([sys.executable, "-m", "forge.lite.cli", "--channel", str(tmp_path / "nothing"),
                           "--output", str(tmp_path / "x")], capture_output=True, text=True, check=False)
-    assert bad.returncode != 0
+    assert bad.returncode == 1 and "is not a channel" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert not (tmp_path / "nothing").exists() and not (tmp_path / "x").exists()
 
 
 def test_probe_prefers_a_compiled_package() -> None:
