@@ -249,6 +249,9 @@ def _mount_optional() -> None:
     from .farm_cli import worker  # noqa: PLC0415
     from .pyodide_view import cli as pyodide_cli  # noqa: PLC0415
 
+    from .lite.cli import lite_command  # noqa: PLC0415
+
+    app.command("lite")(lite_command)
     app.add_typer(farm_app, name="farm", help="The Celery/Redis build farm: status, logs, Flower.")
     app.command("worker")(worker)
 

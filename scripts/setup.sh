@@ -21,6 +21,9 @@ fi
 echo "== pip install -e .[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+echo "== chromium, playwright-core, JupyterLite (scripts/setup-lite.sh)"
+bash scripts/setup-lite.sh
+
 if [ "${FORGE_SKIP_TOOLCHAIN:-0}" != "1" ] && .venv/bin/forge toolchain --help >/dev/null 2>&1; then
   echo "== emscripten build root (forge toolchain)"
   .venv/bin/forge toolchain
