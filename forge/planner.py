@@ -65,7 +65,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
     shown = ws.display(recipe.file)
     platforms, outputs = missing_outputs(ws, recipe)
     if not outputs:
-        platforms = list(recipe.platforms)[:1]
+        platforms = [p for p, outs in recipe.platforms.items() if outs][:1]  # not a skipped platform
         outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
     cache = SourceCache(ws.config.cache_dir)
     wheelhouse = ws.config.cache_dir / "wheelhouse"

@@ -1,0 +1,77 @@
+"""Fixtures for the emscripten-wasm32 platform tests: the real build root, host node, real
+rattler-build builds of the repo's recipes into a temp channel (once per session)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from forge import api  # noqa: E402
+from forge.config import ForgeConfig  # noqa: E402
+
+COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "lz4"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _platform_env() -> None:
+    if "FORGE_CACHE" not in os.environ:
+        os.environ["FORGE_CACHE"] = str(REPO / ".forge" / "cache")
+    if os.geteuid() != 0:
+        pytest.skip("the emscripten build root needs root")
+    if not shutil.which("node"):
+        pytest.skip("python-wasm needs node on PATH")
+
+
+@dataclass
+class WasmChannel:
+    config: ForgeConfig
+    report: api.BuildReport
+    tmp: Path
+
+    @property
+    def channel(self) -> Path:
+        return self.config.channel_dir
+
+    def package(self, name: str) -> Path:
+        found = sorted((self.channel / "emscripten-wasm32").glob(f"{name}-[0-9]*.conda"))
+        assert found, f"{name} is not in {self.channel}"
+        return found[-1]
+
+
+def config_for(tmp: Path, recipes: Path | None = None, channel: Path | None = None) -> ForgeConfig:
+    return ForgeConfig.load(root=REPO, recipes_dir=recipes or REPO / "recipes",
+                            channel_dir=channel or tmp / "channel", state_dir=tmp / "state")
+
+
+@pytest.fixture(scope="session")
+def wasm_channel(tmp_path_factory: pytest.TempPathFactory) -> WasmChannel:
+    """python + pytest (their tests' requirement), then every compiled recipe, built for real
+    (cross builds, wasm tests and all) into a fresh channel."""
+    from forge.toolchain import ensure  # noqa: PLC0415
+
+    ensure()
+    tmp = tmp_path_factory.mktemp("wasm-channel")
+    cfg = config_for(tmp)
+    first = api.build(["python", "pytest"], cfg, jobs=2, view=False)
+    assert first.ok, {n: r.error for n, r in first.results.items() if r.status != "built"}
+    report = api.build(COMPILED, cfg, jobs=2, view=False)
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    return WasmChannel(cfg, report, tmp)
+
+
+@pytest.fixture(scope="session")
+def wasm_prefix(wasm_channel: WasmChannel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An emscripten-wasm32 prefix with every compiled package and pytest, from the channel."""
+    from forge.envs import create_env  # noqa: PLC0415
+
+    prefix = tmp_path_factory.mktemp("prefix") / "env"
+    create_env(prefix, [str(wasm_channel.channel)], [*COMPILED, "pytest"], "emscripten-wasm32")
+    return prefix
