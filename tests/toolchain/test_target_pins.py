@@ -1,0 +1,45 @@
+"""forge.toolchain.target reads the Pyodide ABI from conda_build_config.yaml: upgrading
+Pyodide is a pin change, not a code change."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from forge.toolchain.target import read_pins
+
+PROBE = ("import json; from forge.toolchain import target as t; print(json.dumps([t.PYODIDE_VERSION, "
+         "t.PYTHON_VERSION, t.PYTHON_XY, t.EMSCRIPTEN_VERSION, t.PYODIDE_ABI_VERSION, t.PLATFORM_TAG, "
+         "t.WHEEL_TAG, t.EXT_SUFFIX]))")
+
+
+def probe(variant_file: Path) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True,
+                         env={"FORGE_VARIANT_FILE": str(variant_file), "PATH": "/usr/bin:/bin"})
+    return json.loads(out.stdout)
+
+
+def test_repo_pins() -> None:
+    repo = Path(__file__).resolve().parents[2] / "conda_build_config.yaml"
+    assert probe(repo) == ["314.0.7", "3.14.2", "3.14", "5.0.3", "2026_0", "pyemscripten_2026_0_wasm32",
+                           "cp314-cp314-pyemscripten_2026_0_wasm32", ".cpython-314-wasm32-emscripten.so"]
+
+
+def test_a_pin_change_moves_every_constant(tmp_path: Path) -> None:
+    f = tmp_path / "conda_build_config.yaml"
+    f.write_text('python:\n  - "3.15"\npyodide_version:\n  - "315.0.0"  # next\npyodide_python:\n'
+                 '  - "3.15.1"\npyodide_abi:\n  - "2027_0"\nemscripten_version: [ "6.0.1" ]\n')
+    assert read_pins(f)["emscripten_version"] == "6.0.1"
+    assert probe(f) == ["315.0.0", "3.15.1", "3.15", "6.0.1", "2027_0", "pyemscripten_2027_0_wasm32",
+                        "cp315-cp315-pyemscripten_2027_0_wasm32", ".cpython-315-wasm32-emscripten.so"]
+
+
+def test_missing_pin_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "conda_build_config.yaml"
+    f.write_text('pyodide_version:\n  - "314.0.7"\n')
+    r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                       env={"FORGE_VARIANT_FILE": str(f), "PATH": "/usr/bin:/bin"})
+    assert r.returncode != 0
+    assert "does not pin pyodide_python, pyodide_abi, emscripten_version" in r.stderr
