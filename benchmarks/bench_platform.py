@@ -3,7 +3,8 @@
 1. cross-build time per compiled recipe (`pyodide build` in the sid root through
    forge-pyodide-build's code path, wheel check and install included) vs the same sdist built
    natively (`pip wheel` with the host CPython, same wheelhouse, no index): the ratio;
-2. python-wasm start-up (node + Pyodide load + our CLI) per run, and a bare `loadPyodide`.
+2. python-wasm start-up (node + Pyodide load + our CLI) per run: with its memory snapshot,
+   the first run (which makes it), snapshots off; and a bare `loadPyodide`.
 
     python benchmarks/bench_platform.py [--channel DIR] [--runs N] [--recipes a,b]
 
@@ -73,11 +74,14 @@ def native_build(src: Path, out: Path, wheelhouse: str | None) -> float:
     return time.monotonic() - t0
 
 
-def startup(prefix: Path, runs: int) -> list[float]:
+def startup(prefix: Path, runs: int, env: dict[str, str] | None = None, fresh_cache: bool = False) -> list[float]:
     times = []
-    for _ in range(runs):
+    for i in range(runs):
+        extra = dict(env or {})
+        if fresh_cache:  # the first run ever: makes and writes the memory snapshot
+            extra["PYTHON_WASM_CACHE"] = tempfile.mkdtemp(prefix=f"pw-cache-{i}-")
         t0 = time.monotonic()
-        subprocess.run([str(prefix / "bin" / "python-wasm"), "-c", "pass"], check=True)
+        subprocess.run([str(prefix / "bin" / "python-wasm"), "-c", "pass"], check=True, env={**os.environ, **extra})
         times.append(time.monotonic() - t0)
     return times
 
@@ -118,7 +122,10 @@ def main() -> None:
             print(f"  {name}: cross {cross:.1f}s, native {native:.1f}s", flush=True)
         runtime = t / "runtime"
         create_env(runtime, [str(cfg.channel_dir)], ["python"], "emscripten-wasm32")
+        startup(runtime, 1)  # make sure the default snapshot exists
         starts = startup(runtime, ns.runs)
+        firsts = startup(runtime, max(2, ns.runs // 2), fresh_cache=True)
+        nosnap = startup(runtime, max(2, ns.runs // 2), env={"PYTHON_WASM_SNAPSHOT": "0"})
         loads = bare_load(runtime, ns.runs)
     print("\ncross-build (pyodide build in the sid root) vs native (pip wheel, host CPython "
           f"{sys.version.split()[0]}), same sdist and wheelhouse:")
@@ -128,6 +135,8 @@ def main() -> None:
         print(f"{name:<18}{cross:>9.1f}{native:>10.1f}{ratio}")
     print(f"\npython-wasm -c pass ({ns.runs} runs): median {statistics.median(starts):.2f}s, "
           f"min {min(starts):.2f}s, max {max(starts):.2f}s")
+    print(f"  first run (makes the memory snapshot): median {statistics.median(firsts):.2f}s; "
+          f"snapshots off: median {statistics.median(nosnap):.2f}s")
     print(f"bare node loadPyodide ({ns.runs} runs): median {statistics.median(loads):.2f}s, min {min(loads):.2f}s")
     sys.stdout.flush()
     os._exit(0)
