@@ -75,6 +75,8 @@ def parse(data: bytes) -> SideModule:
         sid = r.byte()
         size = r.uleb()
         body_end = r.pos + size
+        if body_end > len(data):
+            raise ValueError("truncated")
         sec = _Reader(data, r.pos, body_end)
         if sid == 0:
             name = sec.name()
@@ -118,6 +120,8 @@ def _describe_foreign(data: bytes) -> str:
         machine = int.from_bytes(data[18:20], "little")
         arch = {0x3E: "x86-64", 0xB7: "aarch64", 0x03: "i386"}.get(machine, f"machine {machine:#x}")
         return f"an ELF {arch} shared object (built with the host compiler, not emscripten)"
+    if data[:4] == WASM_MAGIC:
+        return "a truncated or corrupt WebAssembly module"
     if data[:2] == b"MZ":
         return "a Windows PE file"
     return "not a WebAssembly module"

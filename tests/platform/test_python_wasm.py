@@ -124,3 +124,24 @@ def test_repo_is_not_needed_at_run_time(wasm_prefix: Path, tmp_path: Path) -> No
                        cwd=tmp_path, capture_output=True, env={"PATH": f"{node_dir}:/usr/bin:/bin"}, timeout=300)
     assert (r.returncode, r.stdout) == (0, b"42\n"), r.stderr
     assert str(REPO) not in (wasm_prefix / "bin" / "python-wasm").read_text()
+
+
+def test_environment_and_memory_snapshot(wasm_prefix: Path, tmp_path: Path) -> None:
+    """The snapshot (made by an earlier run with another environment) must not leak its
+    environment; with snapshots off the result is the same."""
+    import os
+
+    cache = tmp_path / "cache"
+    code = "import os, sys; print(os.environ.get('FORGE_PW_VAR'), 'FORGE_PW_OLD' in os.environ, sys.path[0] == '')"
+    outs = []
+    for var, snap in (("first", "1"), ("second", "1"), ("third", "0")):
+        env = {**os.environ, "PYTHON_WASM_CACHE": str(cache), "PYTHON_WASM_SNAPSHOT": snap, "FORGE_PW_VAR": var}
+        if var == "first":
+            env["FORGE_PW_OLD"] = "x"  # only in the run that makes the snapshot
+        r = subprocess.run([str(wasm_prefix / "bin" / "python-wasm"), "-c", code], cwd=tmp_path, env=env,
+                           capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout.decode().strip())
+    assert outs == ["first True True", "second False True", "third False True"]
+    snaps = list(cache.glob("pyodide-314.0.7-*.snapshot"))
+    assert len(snaps) == 1 and snaps[0].stat().st_size > 1_000_000
