@@ -75,3 +75,12 @@ def test_forge_test_runs_the_recipe_tests_in_wasm(wasm_channel, tmp_path: Path) 
     assert "ok memory-allocator-0.2.1" in r.stdout and "1:script" in r.stdout
     log = Path(r.stdout.split("log: ", 1)[1].split()[0])
     assert "Test passed." in log.read_text()  # the project's own doctests ran in wasm
+
+
+def test_forge_test_imports_a_noarch_package_in_wasm(wasm_channel, tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "forge.cli", "test", "pytest", "--channel", str(wasm_channel.channel)],
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ok pytest-9.2.0-pyh" in r.stdout and "0:imports" in r.stdout
+    log = Path(r.stdout.split("log: ", 1)[1].split()[0]).read_text()
+    assert "imported: _pytest, py, pytest" in log
