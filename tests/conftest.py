@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from forge_testlib import REPO, REPO_CACHE, generic_recipe, make_repo  # noqa: E402
-
-from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
+from forge import api
+from forge.config import ForgeConfig
+from tests.forge_testlib import REPO, REPO_CACHE, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 

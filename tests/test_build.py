@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forge_testlib import assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
+from tests.forge_testlib import assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
 
 from forge import api
 
-from conftest import Built
+from tests.conftest import Built
 
 
 def test_pytest_graph_builds_and_publishes(built_pytest: Built) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from forge_testlib import assert_consistent, forge_cli, forge_env
+from tests.forge_testlib import assert_consistent, forge_cli, forge_env
 
 PUBLISH = (
     "import os, sys\n"

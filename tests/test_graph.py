@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forge_testlib import REPO, forge_cli, generic_recipe, make_repo, repo_config
+from tests.forge_testlib import REPO, forge_cli, generic_recipe, make_repo, repo_config
 
 from forge import api
 from forge.config import ForgeConfig

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from forge_testlib import forge_env
+from tests.forge_testlib import forge_env
 
-from conftest import Built
+from tests.conftest import Built
 
 # py-rattler may crash at interpreter exit after its work is done: solve+install in a child
 # that leaves with os._exit once the prefix is written.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from forge_testlib import REPO, forge_cli, make_repo
+from tests.forge_testlib import REPO, forge_cli, make_repo
 
 from forge import api
 from forge.config import ForgeConfig

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forge_testlib import REPO, sha256
+from tests.forge_testlib import REPO, sha256
 
 from forge.config import ForgeConfig
 from forge.errors import ForgeError

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, config_for
+from .conftest import REPO, config_for
 
 from forge import api
 from forge.errors import ForgeError

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import COMPILED
+from .conftest import COMPILED
 
 # per package: code whose last expression must evaluate to the expected text
 EXERCISE = {

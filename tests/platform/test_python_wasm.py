@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
+from .conftest import REPO
 
 
 def pw(prefix: Path, *args: str, cwd: Path | None = None, stdin: bytes | None = None,
