@@ -126,7 +126,13 @@ def build_graph(
                     continue
                 if channel_has(spec, platform, pkg):
                     continue
-                where = f"recipe {', '.join(providers(pkg))} produces {pkg} {', '.join(sorted(set(offered)))}" if offered else "no recipe produces it"
+                skipping = [c for c in providers(pkg) if not graph.recipes[c].platforms.get(platform)]
+                if offered:
+                    where = f"recipe {', '.join(providers(pkg))} produces {pkg} {', '.join(sorted(set(offered)))}"
+                elif skipping:
+                    where = f"recipe {', '.join(skipping)} skips {platform} (its build.skip)"
+                else:
+                    where = "no recipe produces it"
                 raise ForgeError(
                     f"requirement '{spec}' ({platform}) cannot be satisfied: {where} and the channel does not hold it",
                     recipe=name, file=recipe.display_file(root),
