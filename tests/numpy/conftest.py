@@ -1,0 +1,65 @@
+"""One real `forge build numpy pywavelets bottleneck` per session (cross builds in the sid
+build root, wasm tests under node), shared by every test here. About 15 minutes on 2 cores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from forge import api  # noqa: E402
+from forge.config import ForgeConfig  # noqa: E402
+
+DOWNSTREAM = ["pywavelets", "bottleneck"]
+
+
+def _needs_root_and_node() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the emscripten build root needs root")
+    if not shutil.which("node"):
+        pytest.skip("python-wasm needs node on PATH")
+
+
+@dataclass
+class NumpyChannel:
+    config: ForgeConfig
+    report: api.BuildReport
+    downstream: api.BuildReport
+    tmp: Path
+    numpy_seconds: float
+
+    @property
+    def channel(self) -> Path:
+        return self.config.channel_dir
+
+    def package(self, name: str) -> Path:
+        found = sorted((self.channel / "emscripten-wasm32").glob(f"{name}-[0-9]*.conda"))
+        assert found, f"{name} is not in {self.channel}"
+        return found[-1]
+
+
+@pytest.fixture(scope="session")
+def numpy_channel(tmp_path_factory: pytest.TempPathFactory) -> NumpyChannel:
+    _needs_root_and_node()
+    os.environ.setdefault("FORGE_CACHE", str(REPO / ".forge" / "cache"))
+    from forge.toolchain import ensure  # noqa: PLC0415
+
+    ensure()
+    tmp = tmp_path_factory.mktemp("numpy-channel")
+    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
+                           state_dir=tmp / "state")
+    t0 = time.monotonic()
+    report = api.build(["numpy"], cfg, jobs=2)
+    numpy_seconds = time.monotonic() - t0
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    downstream = api.build(DOWNSTREAM, cfg, jobs=2)
+    assert downstream.ok, {n: r.error for n, r in downstream.results.items() if r.status != "built"}
+    return NumpyChannel(cfg, report, downstream, tmp, numpy_seconds)
