@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -115,3 +116,34 @@ def output_text(proc: subprocess.CompletedProcess) -> str:
 
 def error_lines(proc: subprocess.CompletedProcess, needle: str) -> list[str]:
     return [ln.strip() for ln in output_text(proc).splitlines() if needle in ln]
+
+
+#: The compiled recipes (C, C++, Cython, a shared library and its user) the wasm suites build.
+WASM_COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "lz4"]
+_WASM_BUILD: dict[str, tuple] = {}
+
+
+def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
+    """python + pytest (the wasm tests' requirement), then WASM_COMPILED, cross-built for real
+    (wasm tests and all) into one temp channel, once per pytest process: tests/platform,
+    tests/pyodide_view and tests/lite share it. Skips without root (the build root) or node."""
+    import pytest  # noqa: PLC0415
+
+    if "done" not in _WASM_BUILD:
+        if os.geteuid() != 0:
+            pytest.skip("the emscripten build root needs root")
+        if not shutil.which("node"):
+            pytest.skip("python-wasm needs node on PATH")
+        os.environ.setdefault("FORGE_CACHE", str(REPO_CACHE))
+        from forge import api  # noqa: PLC0415
+        from forge.toolchain import ensure  # noqa: PLC0415
+
+        ensure()
+        tmp = tmp_path_factory.mktemp("wasm-channel")
+        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
+                               state_dir=tmp / "state")
+        for targets in (["python", "pytest"], WASM_COMPILED):
+            report = api.build(targets, cfg, jobs=2, view=False)
+            assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+        _WASM_BUILD["done"] = (cfg, report)
+    return _WASM_BUILD["done"]

@@ -37,6 +37,9 @@ STATE_FILE = ".forge-view.json"
 #: Bump when conversion output changes, so cached artifacts are rebuilt.
 FORMAT = 1
 SUBDIRS = ("noarch", "emscripten-wasm32")
+#: Conda packages that are the runtime, not something Pyodide installs: the emscripten-wasm32
+#: `python` platform package (recipes/python) and the ABI mutex (which has no files anyway).
+INTERPRETER = frozenset({"python", "pyodide-abi"})
 
 
 @dataclass
@@ -48,7 +51,7 @@ class ViewReport:
     packages: list[str] = field(default_factory=list)  # lock keys
     built: list[str] = field(default_factory=list)  # converted this call
     reused: list[str] = field(default_factory=list)  # unchanged conda sha256
-    skipped: list[str] = field(default_factory=list)  # no site-packages and no shared library
+    skipped: list[str] = field(default_factory=list)  # the interpreter; no site-packages and no shared library
     removed: list[str] = field(default_factory=list)  # stale files deleted
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -165,6 +168,11 @@ def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: 
         with tempfile.TemporaryDirectory(prefix=".work-", dir=view) as work:
             # pass 1: reuse what is cached, read (and classify) what is not
             for rec in records:
+                if rec.name in INTERPRETER:
+                    # the interpreter is the runtime itself (and its site-packages holds only a
+                    # README); never a wheel or a lock entry Pyodide would try to install
+                    report.skipped.append(rec.name)
+                    continue
                 cached = state.get(rec.sha256)
                 if cached and (view / cached["artifact"]["file_name"]).is_file() \
                         and (view / cached["artifact"]["file_name"]).stat().st_size == cached["artifact"]["size"]:

@@ -4,7 +4,10 @@ the probe cell the browser runs (a compiled package when the channel has one).
 
 The channel is a temp dir seeded with the packages the repo's channel ($FORGE_CHANNEL or
 ./channel) already holds, so only what is missing is built; FORGE_LITE_FRESH=1 starts empty
-(every kernel recipe is then built and its import tests run)."""
+(every kernel recipe is then built and its import tests run). It is also seeded with the
+compiled packages tests.forge_testlib.wasm_build cross-builds (markupsafe, lz4, ...; shared
+with tests/platform and tests/pyodide_view, once per session), so even a fresh clone's run
+probes a compiled package; without root (no build root) that part is left out."""
 
 from __future__ import annotations
 
@@ -22,10 +25,13 @@ from forge.lite import SiteReport, build_site
 from forge.lite.browser import check_browser, notebook_json
 from forge.lite.probe import Probe, pick_probe
 from forge.lite.site import PYODIDE_SUBDIR
+from tests.forge_testlib import wasm_build
 
 #: What the kernel needs from the channel, plus the noarch package the probe falls back to.
 TARGETS = ["micropip", "comm", "jedi", "ipython", "python-dateutil"]
 SUBDIRS = ("noarch", "linux-64", "emscripten-wasm32")
+#: With the build root (root, node), the channel holds markupsafe and the probe must be compiled.
+COMPILED_PROBE = os.geteuid() == 0 and shutil.which("node") is not None
 #: A site request that must never happen offline: the off-site probe tries it.
 OFFSITE_URL = "http://forge-offsite-probe.invalid/blocked.json"
 
@@ -51,6 +57,8 @@ def lite_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     channel, recipes = root / "channel", root / "recipes"
     if os.environ.get("FORGE_LITE_FRESH") != "1" and repo.channel_dir.is_dir():
         _seed(channel, repo.channel_dir)
+    if COMPILED_PROBE:
+        _seed(channel, wasm_build(tmp_path_factory)[0].channel_dir)
     order, _dot = api.graph_order(TARGETS, repo)
     for name in order:  # only these recipes: one being written elsewhere cannot break us
         shutil.copytree(repo.recipes_dir / name, recipes / name)
@@ -85,6 +93,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, lite_channel: Path,
 @pytest.fixture(scope="session")
 def probe(notebooks: tuple[Path, Probe]) -> Probe:
     return notebooks[1]
+
+
+@pytest.fixture(scope="session")
+def compiled_probe() -> bool:
+    """Whether the channel was seeded with the cross-built compiled packages."""
+    return COMPILED_PROBE
 
 
 @pytest.fixture(scope="session")

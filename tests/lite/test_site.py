@@ -115,3 +115,6 @@ def test_probe_prefers_a_compiled_package() -> None:
     lock["packages"]["numpy"] = entry("numpy-2.5.5-cp314-cp314-pyemscripten_2026_0_wasm32.whl", ["numpy"])
     p = pick_probe(lock)
     assert (p.package, p.expect) == ("numpy", "forge-lite: 285")
+    # markupsafe's C speedups are still checked, before numpy (whose line the driver waits for)
+    assert p.packages == ("markupsafe", "numpy") and p.expects[-1] == p.expect
+    assert p.code.index("markupsafe") < p.code.index("numpy") and p.expects[0].endswith(" True")

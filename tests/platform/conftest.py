@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
 
-COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "lz4"]
+from tests.forge_testlib import WASM_COMPILED as COMPILED  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,17 +54,12 @@ def config_for(tmp: Path, recipes: Path | None = None, channel: Path | None = No
 @pytest.fixture(scope="session")
 def wasm_channel(tmp_path_factory: pytest.TempPathFactory) -> WasmChannel:
     """python + pytest (their tests' requirement), then every compiled recipe, built for real
-    (cross builds, wasm tests and all) into a fresh channel."""
-    from forge.toolchain import ensure  # noqa: PLC0415
+    (cross builds, wasm tests and all) into a fresh channel (shared with tests/pyodide_view
+    and tests/lite: tests.forge_testlib.wasm_build builds it once per session)."""
+    from tests.forge_testlib import wasm_build  # noqa: PLC0415
 
-    ensure()
-    tmp = tmp_path_factory.mktemp("wasm-channel")
-    cfg = config_for(tmp)
-    first = api.build(["python", "pytest"], cfg, jobs=2, view=False)
-    assert first.ok, {n: r.error for n, r in first.results.items() if r.status != "built"}
-    report = api.build(COMPILED, cfg, jobs=2, view=False)
-    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
-    return WasmChannel(cfg, report, tmp)
+    cfg, report = wasm_build(tmp_path_factory)
+    return WasmChannel(cfg, report, cfg.channel_dir.parent)
 
 
 @pytest.fixture(scope="session")
