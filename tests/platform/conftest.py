@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from forge import api
+from forge.config import ForgeConfig
+from tests.forge_testlib import WASM_COMPILED as COMPILED
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-
-from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
-
-from tests.forge_testlib import WASM_COMPILED as COMPILED  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
