@@ -109,7 +109,7 @@ def main() -> int:
 
     env = dict(os.environ, COLUMNS="1000", FORGE_STATE=str(tmp / "state"))
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "forge.cli", "build", "numpy", "-c", str(channel)],
+    res = subprocess.run([sys.executable, "-c", "from forge.cli import main; main()", "build", "numpy", "-c", str(channel)],
                          env=env, capture_output=True, text=True, check=False)
     noop = time.monotonic() - t0
     if "nothing to build" not in res.stdout + res.stderr:
