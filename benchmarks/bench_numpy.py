@@ -94,10 +94,13 @@ def main() -> int:
     if not report.ok:
         print({n: r.error for n, r in report.results.items() if r.status != "built"})
         return 1
-    np_res = report.results["numpy"]
-    cross = cross_compile_seconds(np_res.log)
-    rows += [("forge build numpy, clean channel, warm root (whole graph)", f"{wall:.1f} s"),
-             ("  numpy's job (build, split, wasm tests, publish)", f"{np_res.seconds:.1f} s")]
+    np_res = report.results.get("numpy")
+    cross = cross_compile_seconds(np_res.log) if np_res else None
+    if np_res is None:  # --channel that already holds numpy: nothing was built
+        rows.append(("forge build numpy (numpy already in --channel)", f"{wall:.1f} s"))
+    else:
+        rows += [("forge build numpy, clean channel, warm root (whole graph)", f"{wall:.1f} s"),
+                 ("  numpy's job (build, split, wasm tests, publish)", f"{np_res.seconds:.1f} s")]
     if cross is not None:
         rows.append(("  cross compile alone (pyodide build)", f"{cross:.1f} s"))
 
