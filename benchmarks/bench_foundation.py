@@ -93,7 +93,8 @@ def bench_overhead(tmp: Path) -> None:
         ch = tmp / f"ovh-forge-{i}"
         shutil.copytree(base, ch)
         t = time.perf_counter()
-        rep = api.build(["iniconfig"], repo_config(ch, tmp / "ovh-state"), jobs=1)
+        # the Pyodide view refresh is measured by bench_pyodide_view.py; here only the build path
+        rep = api.build(["iniconfig"], repo_config(ch, tmp / "ovh-state"), jobs=1, view=False)
         forge_t.append(time.perf_counter() - t)
         assert rep.ok, rep.results
 
@@ -115,7 +116,7 @@ def bench_overhead(tmp: Path) -> None:
         direct_t.append(info["build"])
         assert info["packages"], "direct build produced nothing"
     f, d, dw = statistics.median(forge_t), statistics.median(direct_t), statistics.median(direct_wall)
-    print(f"(b) iniconfig via api.build (render+plan+fetch check+subprocess build+publish/index): median {f:.2f}s "
+    print(f"(b) iniconfig via api.build (render+plan+fetch check+pool build+publish/index, no view): median {f:.2f}s "
           f"[{', '.join(f'{x:.2f}' for x in forge_t)}]")
     print(f"    rattler-build API directly (render+run_build): median {d:.2f}s; the same in a fresh process "
           f"incl. import: {dw:.2f}s")
@@ -161,7 +162,7 @@ def bench_scheduling(tmp: Path) -> None:
         root = tmp / f"sched-{jobs}"
         cfg = make_repo(root, recipes)
         t = time.perf_counter()
-        rep = api.build(["join"], cfg, jobs=jobs)
+        rep = api.build(["join"], cfg, jobs=jobs, view=False)
         makespan = time.perf_counter() - t
         assert rep.ok and len(rep.results) == len(recipes), rep.by_status("failed")
         measured = {n: r.seconds for n, r in rep.results.items()}
