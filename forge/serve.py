@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,9 +89,12 @@ def serving(directory: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator
         thread.join(timeout=5)
 
 
-def serve(directory: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve until interrupted."""
+def serve(directory: Path, host: str = "127.0.0.1", port: int = 8000,
+          announce: Callable[[str], None] | None = None) -> None:
+    """Serve until interrupted; `announce` gets the base URL once the port is bound."""
     server = make_server(directory, host, port)
+    if announce:
+        announce(f"http://{host}:{server.server_port}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -42,16 +42,10 @@ def lite_command(
         for w in report.warnings:
             err.print(f"[yellow]warning[/]: {w}")
     if serve:
-        from ..serve import make_server  # noqa: PLC0415
+        from ..serve import serve as serve_dir  # noqa: PLC0415
 
-        server = make_server(report.output_dir, "127.0.0.1", port)
-        err.print(f"serving http://127.0.0.1:{server.server_port}/lab/index.html (Ctrl-C stops)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_dir(report.output_dir, "127.0.0.1", port,
+                  announce=lambda url: err.print(f"serving {url}/lab/index.html (Ctrl-C stops)"))
 
 
 app = typer.Typer(add_completion=False, help="JupyterLite sites from the channel.")

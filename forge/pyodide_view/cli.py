@@ -94,18 +94,11 @@ def serve(port: int = typer.Option(8000, "--port", "-p", help="Port on 127.0.0.1
           host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
           channel: Optional[Path] = ChannelOpt) -> None:
     """Serve the channel (repodata, packages, the Pyodide view) with CORS headers."""
-    from ..serve import make_server  # noqa: PLC0415
+    from ..serve import serve as serve_dir  # noqa: PLC0415
 
     directory = _channel(channel)
-    server = make_server(directory, host, port)
-    typer.echo(f"serving {directory} at http://{host}:{server.server_port}/ "
-               f"(Pyodide: http://{host}:{server.server_port}/pyodide/pyodide.mjs); Ctrl-C stops", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_dir(directory, host, port, announce=lambda url: typer.echo(
+        f"serving {directory} at {url}/ (Pyodide: {url}/pyodide/pyodide.mjs); Ctrl-C stops", err=True))
 
 
 if __name__ == "__main__":  # `python -m forge.pyodide_view.cli` until it is mounted
