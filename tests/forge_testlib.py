@@ -123,6 +123,21 @@ WASM_COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "
 _WASM_BUILD: dict[str, tuple] = {}
 
 
+class ChannelPackages:
+    """Mixin for built-channel fixtures: the channel dir and its newest emscripten-wasm32 files."""
+
+    config: ForgeConfig
+
+    @property
+    def channel(self) -> Path:
+        return self.config.channel_dir
+
+    def package(self, name: str) -> Path:
+        found = sorted((self.channel / "emscripten-wasm32").glob(f"{name}-[0-9]*.conda"))
+        assert found, f"{name} is not in {self.channel}"
+        return found[-1]
+
+
 def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
     """python + pytest (the wasm tests' requirement), then WASM_COMPILED, cross-built for real
     (wasm tests and all) into one temp channel, once per pytest process: tests/platform,

@@ -14,7 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
+from forge.config import ForgeConfig
+from tests.forge_testlib import ChannelPackages  # noqa: E402
 
 DOWNSTREAM = ["pywavelets", "bottleneck"]
 
@@ -27,21 +28,12 @@ def _needs_root_and_node() -> None:
 
 
 @dataclass
-class NumpyChannel:
+class NumpyChannel(ChannelPackages):
     config: ForgeConfig
     report: api.BuildReport
     downstream: api.BuildReport
     tmp: Path
     numpy_seconds: float
-
-    @property
-    def channel(self) -> Path:
-        return self.config.channel_dir
-
-    def package(self, name: str) -> Path:
-        found = sorted((self.channel / "emscripten-wasm32").glob(f"{name}-[0-9]*.conda"))
-        assert found, f"{name} is not in {self.channel}"
-        return found[-1]
 
 
 @pytest.fixture(scope="session")

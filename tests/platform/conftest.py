@@ -13,6 +13,7 @@ import pytest
 from forge import api
 from forge.config import ForgeConfig
 from tests.forge_testlib import WASM_COMPILED as COMPILED
+from tests.forge_testlib import ChannelPackages
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,19 +29,10 @@ def _platform_env() -> None:
 
 
 @dataclass
-class WasmChannel:
+class WasmChannel(ChannelPackages):
     config: ForgeConfig
     report: api.BuildReport
     tmp: Path
-
-    @property
-    def channel(self) -> Path:
-        return self.config.channel_dir
-
-    def package(self, name: str) -> Path:
-        found = sorted((self.channel / "emscripten-wasm32").glob(f"{name}-[0-9]*.conda"))
-        assert found, f"{name} is not in {self.channel}"
-        return found[-1]
 
 
 def config_for(tmp: Path, recipes: Path | None = None, channel: Path | None = None) -> ForgeConfig:
