@@ -14,7 +14,7 @@ from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .jobs import BuildJob, BuildOutcome
 from .planner import Plan, check_outputs, make_plan, prepare_job
-from .scheduler import RecipeResult, Reporter, log_link, run_graph
+from .scheduler import RecipeResult, Reporter, run_graph
 from .workspace import Workspace
 
 
@@ -38,7 +38,6 @@ def publisher(channel: Channel):  # noqa: ANN201
         packages = outcome.package_paths
         check_outputs(job, packages)
         channel.publish(packages)
-        log_link(outcome.log_path)
         shutil.rmtree(job.work_dir, ignore_errors=True)
 
     return publish

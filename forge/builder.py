@@ -162,18 +162,16 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                         output_dir=staging,
                         channels=_channels(job.channel_url),
                         env_isolation=EnvironmentIsolation.NONE,
-                        # rattler-build would run a cross package's tests natively (and fail to
-                        # solve them): the forge runs them in wasm below instead
-                        tool_config=ToolConfiguration(
-                            test_strategy="skip" if subdir == WASM_SUBDIR else "native"),
+                        # rattler-build would run the tests on the build machine: the forge runs
+                        # every package's tests (noarch ones too) in wasm below instead
+                        tool_config=ToolConfiguration(test_strategy="skip"),
                         progress_callback=cb,
                         no_include_recipe=False,
                     )
                     produced += [str(p) for p in result.packages]
-                    if subdir == WASM_SUBDIR:
-                        failure = _wasm_tests(job, result.packages, staging, log, start)
-                        if failure:
-                            return failure
+                    failure = _wasm_tests(job, result.packages, staging, log, start)
+                    if failure:
+                        return failure
         except Exception as exc:  # a failed script, a failed test, a solver error
             sys.stdout.flush()
             os.dup2(saved[0], 1)

@@ -6,9 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Platforms a recipe is rendered for. noarch packages come out of any of them; the native
-#: platform hosts the test interpreter for noarch packages until tests move into wasm.
-DEFAULT_PLATFORMS: tuple[str, ...] = ("linux-64", "emscripten-wasm32")
+#: The platform every package runs on, and so is tested on: noarch packages too are rendered,
+#: resolved and tested for it (python-wasm), never against the build machine's Python.
+TARGET_PLATFORM = "emscripten-wasm32"
+
+#: Platforms a recipe is rendered for (noarch outputs come out of the target's rendering).
+DEFAULT_PLATFORMS: tuple[str, ...] = (TARGET_PLATFORM,)
 
 #: Placeholder that stands for the per-build sources directory while planning.
 SOURCES_PLACEHOLDER = "/forge-sources"

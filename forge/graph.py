@@ -14,11 +14,12 @@ from typing import Callable
 
 from rattler import MatchSpec, Version, VersionSpec
 
+from .config import TARGET_PLATFORM
 from .errors import ForgeError
 from .recipes import Output, Recipe
 
-#: noarch outputs are tested (and so resolved) on this platform until tests move into wasm.
-NOARCH_TEST_PLATFORM = "linux-64"
+#: noarch outputs are tested (and so resolved) on the target, like everything else.
+NOARCH_TEST_PLATFORM = TARGET_PLATFORM
 
 
 def spec_name(spec: str) -> str:
@@ -50,18 +51,6 @@ class Graph:
                 recipe=first, file=self.recipes[first].file,
                 fix="break the cycle by removing one of these requirements",
             ) from None
-
-    def dependents(self, name: str) -> set[str]:
-        """Every recipe that (transitively) needs `name`."""
-        out: set[str] = set()
-        frontier = [name]
-        while frontier:
-            cur = frontier.pop()
-            for r, d in self.deps.items():
-                if cur in d and r not in out:
-                    out.add(r)
-                    frontier.append(r)
-        return out
 
     def to_dot(self) -> str:
         lines = ["digraph forge {", "  rankdir=LR;"]

@@ -11,7 +11,8 @@ from .errors import ForgeError
 from .graph import NOARCH_TEST_PLATFORM, Graph
 from .jobs import BuildJob
 from .recipes import Recipe
-from .sources import SourceCache, build_requires, fill_wheelhouse
+from .buildreqs import HOST, Interpreter, build_requirements, merged_wheel_set, wheel_set
+from .sources import SourceCache
 from .workspace import Workspace
 
 
@@ -32,6 +33,13 @@ class Plan:
 
 def make_plan(ws: Workspace, targets: list[str], *, force: bool = False) -> Plan:
     graph = ws.graph(targets)
+    for name in targets:
+        recipe = graph.recipes[name]
+        if not recipe.outputs:
+            raise ForgeError(
+                f"it skips every platform the forge builds for ({', '.join(recipe.platforms)}), so there "
+                "is nothing to build", recipe=name, file=ws.display(recipe.file),
+                fix="remove the build.skip condition that excludes the target (every package must run in wasm)")
     order = graph.order()
     missing = [r for r in order if force and r in targets or not ws.published(graph.recipes[r])]
     return Plan(graph=graph, order=order, to_build=missing)
@@ -68,10 +76,13 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
         platforms = [p for p, outs in recipe.platforms.items() if outs][:1]  # not a skipped platform
         outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
     cache = SourceCache(ws.config.cache_dir)
-    wheelhouse = ws.config.cache_dir / "wheelhouse"
     paths: list[Path] = []
     seen: set[str] = set()
-    needs_wheels: list[str] = []
+    # where each output's backend runs: noarch in the forge's Python, cross builds in the
+    # build root's (the `python` pin)
+    interps = {HOST if o.subdir == "noarch" else Interpreter(str(dict(o.variant).get("python")), build_root=True)
+               for o in recipe.outputs if o.subdir == "noarch" or dict(o.variant).get("python")}
+    needs: dict[Interpreter, set[str]] = {i: set() for i in interps}
     for out in recipe.outputs:
         for src in out.sources:
             if src.sha256 in seen:
@@ -80,18 +91,18 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
             path = cache.fetch(src, recipe=name, file=shown)
             paths.append(path)
             if src.filename.endswith((".tar.gz", ".zip")):
-                needs_wheels += build_requires(path)
-    if needs_wheels:
-        fill_wheelhouse(wheelhouse, sorted(set(needs_wheels)), ws.config.constraints_file, recipe=name, file=shown)
-        # cross builds run their build backend in the build root's Python (the `python` pin)
-        cross = {dict(o.variant).get("python") for o in recipe.outputs if o.subdir == "emscripten-wasm32"} - {None}
-        for pyver in sorted(cross):
-            fill_wheelhouse(wheelhouse, sorted(set(needs_wheels)), ws.config.constraints_file, recipe=name,
-                            file=shown, python_version=pyver)
+                for interp in interps:
+                    needs[interp] |= set(build_requirements(path, src.sha256, interp, ws.config.constraints_file,
+                                                            ws.config.cache_dir, recipe=name, file=shown))
+    sets = [wheel_set(sorted(reqs), interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name, file=shown)
+            for interp, reqs in sorted(needs.items(), key=lambda kv: kv[0].key) if reqs]
+    wheelhouse = merged_wheel_set(sets, ws.config.cache_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ws.config.logs_dir / name
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{stamp}-{attempt}.log"
+    log_path.write_text(f"== {name}: attempt {attempt}, planned outputs {outputs}\n")
+    point_latest(log_path)
     return BuildJob(
         recipe=name,
         recipe_dir=str(recipe.path),
@@ -101,7 +112,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
         channel_url=ws.channel.url,
         variant_file=str(ws.config.variant_file) if ws.config.variant_file.exists() else None,
         sources=[str(p) for p in paths],
-        wheelhouse=str(wheelhouse) if needs_wheels else None,
+        wheelhouse=str(wheelhouse) if wheelhouse else None,
         # private per run and attempt: concurrent `forge build` runs never share a work dir
         work_dir=str(ws.config.work_dir / f"{name}-{os.getpid()}-{attempt}"),
         log_path=str(log_path),
@@ -117,3 +128,12 @@ def check_outputs(job: BuildJob, packages: list[Path]) -> None:
             f"the build produced {sorted(got)} but the plan expected {job.outputs}",
             recipe=job.recipe, file=job.recipe_file, fix="make the build string deterministic",
         )
+
+
+def point_latest(log_path: Path) -> None:
+    """<logs>/<recipe>/latest.log names the newest attempt from its start, success or not."""
+    latest = log_path.parent / "latest.log"
+    tmp = log_path.parent / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(log_path.name)
+    os.replace(tmp, latest)

@@ -127,7 +127,7 @@ def _tail_cause(log_path: Path | None, since: int) -> str:
     return lines[-1][:240] if lines else ""
 
 
-def _contents_ok(pkg_dir: Path, spec: dict[str, Any], pyxy: str) -> list[str]:
+def _contents_ok(pkg_dir: Path, spec: dict[str, Any], site_packages: str) -> list[str]:
     paths = [str(p.relative_to(pkg_dir)) for p in pkg_dir.rglob("*") if p.is_file()
              and p.relative_to(pkg_dir).parts[0] != "info"]
     missing: list[str] = []
@@ -143,7 +143,7 @@ def _contents_ok(pkg_dir: Path, spec: dict[str, Any], pyxy: str) -> list[str]:
         want(files.get("exists", []))
     else:
         want(files or [])
-    want(spec.get("site_packages") or [], f"lib/python{pyxy}/site-packages/", lambda g: g.replace(".", "/"))
+    want(spec.get("site_packages") or [], site_packages, lambda g: g.replace(".", "/"))
     want(spec.get("include") or [], "include/")
     want(spec.get("bin") or [], "bin/")
     want([f"lib{x}.so" if "." not in x and "*" not in x else x for x in spec.get("lib") or []], "lib/")
@@ -191,19 +191,23 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
     tests = _read_tests(pkg_dir / "info")
     log.write(f"== wasm tests of {pkg.name}: {len(tests)} test(s), channels {channels}\n")
     base_spec = f"{name} =={version} {build}"
-    pyxy = None
     envs: dict[tuple[str, ...], Path] = {}
 
-    def env_for(extra: list[str]) -> Path:
+    # a package of the Python world is tested with the target's python; a generic one (a
+    # shared library, a data package) only with what it and its test ask for
+    pythonic = name == "python" or any(d.split()[0] == "python" for d in index.get("depends", []))
+
+    def env_for(extra: list[str], python: bool = True) -> Path:
         key = tuple(sorted(set(extra)))
         if key not in envs:
             prefix = work / f"prefix-{len(envs)}"
             shutil.rmtree(prefix, ignore_errors=True)
-            specs = [base_spec, *key] + ([] if name == "python" or any(s.split()[0] == "python" for s in key) else ["python"])
+            wants_python = python and name != "python" and not any(s.split()[0] == "python" for s in key)
+            specs = [base_spec, *key] + (["python"] if wants_python else [])
             t0 = time.monotonic()
             recs = create_env(prefix, channels, specs, PLATFORM)
             log.write(f"   created {prefix} in {time.monotonic() - t0:.1f}s: {' '.join(recs)}\n")
-            if not (prefix / "bin" / "python-wasm").exists():
+            if python and not (prefix / "bin" / "python-wasm").exists():
                 raise ForgeError(f"the test prefix for {name} has no bin/python-wasm (the emscripten "
                                  "`python` package is missing from the channel)")
             more = abi_problems(pkg_dir, prefix)
@@ -220,9 +224,11 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
 
     for i, test in enumerate(tests):
         if "package_contents" in test:
-            if pyxy is None:
-                pyxy = _python_xy(env_for([]))
-            missing = _contents_ok(pkg_dir, test["package_contents"] or {}, pyxy)
+            spec = test["package_contents"] or {}
+            site = "site-packages/" if index.get("noarch") == "python" else ""
+            if not site and spec.get("site_packages"):
+                site = f"lib/python{_python_xy(env_for([]))}/site-packages/"
+            missing = _contents_ok(pkg_dir, spec, site)
             if missing:
                 report.fail(f"test {i} (package_contents): no file matches {missing[0]}")
                 return
@@ -244,7 +250,7 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
             report.passed.append(f"{i}:imports")
         elif "script" in test:
             reqs = ((test.get("requirements") or {}).get("run")) or []
-            prefix = env_for(list(reqs))
+            prefix = env_for(list(reqs), python=pythonic or any("python" in str(x) for x in _script_lines(test)))
             shims = work / "shims"
             _python_shims(shims, prefix)
             cwd = work / f"test-{i}"
@@ -255,9 +261,7 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
             stored = pkg_dir / script["cwd"] if isinstance(script, dict) and script.get("cwd") else None
             if stored is not None and stored.is_dir():
                 shutil.copytree(stored, cwd, dirs_exist_ok=True)
-            lines = script.get("content", []) if isinstance(script, dict) else script
-            if isinstance(lines, str):
-                lines = [lines]
+            lines = _script_lines(test)
             body = "set -e\n" + "\n".join(str(x) for x in lines) + "\n"
             (cwd / "forge-wasm-test.sh").write_text(body)
             since = _log_size(log, log_path)
@@ -266,6 +270,12 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
                 report.fail(f"test {i} (script) failed in python-wasm with exit {rc}: {_tail_cause(log_path, since)}")
                 return
             report.passed.append(f"{i}:script")
+
+
+def _script_lines(test: dict[str, Any]) -> list[str]:
+    script = test.get("script")
+    lines = script.get("content", []) if isinstance(script, dict) else script
+    return [lines] if isinstance(lines, str) else [str(x) for x in lines or []]
 
 
 def _log_size(log: IO[str], log_path: Path | None) -> int:

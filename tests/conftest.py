@@ -1,7 +1,9 @@
 """Session fixtures shared by the foundation tests.
 
-* FORGE_CACHE points at the repository's .forge/cache (unless set), so sdists and wheels
-  downloaded once are reused across runs; build state (work dirs, logs) goes to temp dirs.
+* FORGE_CACHE points at a download cache this pytest session creates and fills itself
+  (FORGE_TEST_CACHE names a folder to keep between runs, at the developer's own choice), so no
+  test passes because an earlier run left sdists or wheels behind; build state (work dirs,
+  logs) goes to temp dirs.
 * `built_pytest`: the real `pytest` graph built once per session into a temp channel.
 * `tiny_channel`: a few tiny noarch: generic packages built once per session (real .conda
   files for the publish tests, and a non-empty channel to prove failures leave it untouched).
@@ -18,16 +20,15 @@ import pytest
 
 from forge import api
 from forge.config import ForgeConfig
-from tests.forge_testlib import REPO, REPO_CACHE, generic_recipe, make_repo
+from tests.forge_testlib import REPO, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _forge_cache() -> None:
-    """Reuse the repo's download cache (the forge reads FORGE_CACHE when it runs)."""
-    if "FORGE_CACHE" not in os.environ:
-        os.environ["FORGE_CACHE"] = str(REPO_CACHE)
+def _forge_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The session's own download cache (the forge reads FORGE_CACHE when it runs)."""
+    os.environ["FORGE_CACHE"] = os.environ.get("FORGE_TEST_CACHE") or str(tmp_path_factory.mktemp("forge-cache"))
 
 
 @dataclass

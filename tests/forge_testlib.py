@@ -15,7 +15,6 @@ from pathlib import Path
 from forge.config import ForgeConfig
 
 REPO = Path(__file__).resolve().parent.parent
-REPO_CACHE = REPO / ".forge" / "cache"
 
 
 def sha256(path: Path) -> str:
@@ -60,7 +59,6 @@ def repo_config(root: Path, channel: Path | None = None) -> ForgeConfig:
 def forge_env(root: Path | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["COLUMNS"] = "1000"  # rich wraps at 80 columns otherwise; keep each message on one line
-    env.setdefault("FORGE_CACHE", str(REPO_CACHE))
     env.pop("FORGE_FAULT", None)
     if root is not None:
         env["FORGE_ROOT"] = str(root)
@@ -149,7 +147,6 @@ def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
             pytest.skip("the emscripten build root needs root")
         if not shutil.which("node"):
             pytest.skip("python-wasm needs node on PATH")
-        os.environ.setdefault("FORGE_CACHE", str(REPO_CACHE))
         from forge import api  # noqa: PLC0415
         from forge.toolchain import ensure  # noqa: PLC0415
 

@@ -12,7 +12,7 @@ from forge import api
 from forge.config import ForgeConfig
 from forge.errors import ForgeError
 
-PYTEST_GRAPH = {"python-native", "iniconfig", "packaging", "pluggy", "pygments", "pytest"}
+PYTEST_GRAPH = {"python", "pyodide-abi", "iniconfig", "packaging", "pluggy", "pygments", "pytest"}
 
 
 def repo_cfg(tmp_path: Path) -> ForgeConfig:
@@ -24,10 +24,11 @@ def test_pytest_order_is_dependencies_first(tmp_path: Path) -> None:
     order, dot = api.graph_order(["pytest"], repo_cfg(tmp_path))
     assert set(order) == PYTEST_GRAPH
     pos = {name: i for i, name in enumerate(order)}
-    for dep in ("iniconfig", "packaging", "pluggy", "pygments", "python-native"):
+    for dep in ("iniconfig", "packaging", "pluggy", "pygments", "python"):
         assert pos[dep] < pos["pytest"], order
-    # every noarch: python package is tested with the native python, so it comes first
-    assert order[0] == "python-native"
+    # every noarch: python package is tested with the target's python (python-wasm), so the
+    # platform (the ABI mutex, then python) comes first
+    assert order[:2] == ["pyodide-abi", "python"]
     for dep in ("iniconfig", "packaging", "pluggy", "pygments"):
         assert f'"pytest" -> "{dep}";' in dot
 
@@ -89,7 +90,7 @@ def test_graph_cli_order_and_dot(tmp_path: Path) -> None:
     assert dot.returncode == 0, dot.stderr
     text = dot.stdout.strip()
     assert text.startswith("digraph forge {") and text.endswith("}")
-    assert '"pytest" -> "pluggy";' in text and '"pluggy" -> "python-native";' in text
+    assert '"pytest" -> "pluggy";' in text and '"pluggy" -> "python";' in text
 
 
 def test_graph_cli_cycle_is_one_sentence(tmp_path: Path) -> None:

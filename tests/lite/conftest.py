@@ -2,10 +2,9 @@
 (built by forge.api.build from this repo's recipes), a site built from it by forge.lite, and
 the probe cell the browser runs (a compiled package when the channel has one).
 
-The channel is a temp dir seeded with the packages the repo's channel ($FORGE_CHANNEL or
-./channel) already holds, so only what is missing is built; FORGE_LITE_FRESH=1 starts empty
-(every kernel recipe is then built and its import tests run). It is also seeded with the
-compiled packages tests.forge_testlib.wasm_build cross-builds (markupsafe, lz4, ...; shared
+The channel is a temp dir that starts empty (never seeded from the repo's ./channel: no test
+leans on what another run left), so every kernel recipe is built and its tests run in wasm.
+It is seeded with the compiled packages tests.forge_testlib.wasm_build cross-builds (markupsafe, lz4, ...; shared
 with tests/platform and tests/pyodide_view, once per session), so even a fresh clone's run
 probes a compiled package; without root (no build root) that part is left out."""
 
@@ -29,7 +28,7 @@ from tests.forge_testlib import wasm_build
 
 #: What the kernel needs from the channel, plus the noarch package the probe falls back to.
 TARGETS = ["micropip", "comm", "jedi", "ipython", "python-dateutil"]
-SUBDIRS = ("noarch", "linux-64", "emscripten-wasm32")
+SUBDIRS = ("noarch", "emscripten-wasm32")
 #: With the build root (root, node), the channel holds markupsafe and the probe must be compiled.
 COMPILED_PROBE = os.geteuid() == 0 and shutil.which("node") is not None
 #: A site request that must never happen offline: the off-site probe tries it.
@@ -55,8 +54,6 @@ def lite_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = ForgeConfig.load()
     root = tmp_path_factory.mktemp("lite-channel")
     channel, recipes = root / "channel", root / "recipes"
-    if os.environ.get("FORGE_LITE_FRESH") != "1" and repo.channel_dir.is_dir():
-        _seed(channel, repo.channel_dir)
     if COMPILED_PROBE:
         _seed(channel, wasm_build(tmp_path_factory)[0].channel_dir)
     order, _dot = api.graph_order(TARGETS, repo)

@@ -65,7 +65,7 @@ def test_refuses_a_view_without_the_kernel_packages(tmp_path: Path, lite_channel
     assert any("no ipython" in p for p in problems) and any("outside the site" in p for p in problems)
     # a real channel without the kernel's packages: the build stops with the fix
     empty = tmp_path / "channel"
-    for sd in ("noarch", "linux-64"):
+    for sd in ("noarch", "emscripten-wasm32"):
         (empty / sd).mkdir(parents=True)
     from forge.channel import Channel  # noqa: PLC0415
 

@@ -20,8 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session", autouse=True)
 def _platform_env() -> None:
-    if "FORGE_CACHE" not in os.environ:
-        os.environ["FORGE_CACHE"] = str(REPO / ".forge" / "cache")
     if os.geteuid() != 0:
         pytest.skip("the emscripten build root needs root")
     if not shutil.which("node"):

@@ -81,11 +81,11 @@ def test_linux_only_recipe_is_skipped_on_emscripten(wasm_channel, tmp_path: Path
         api.build(["wantslinux"], cfg, jobs=1, view=False)
     assert "'linuxonly' (emscripten-wasm32) cannot be satisfied" in str(exc.value)
     assert snapshot(cfg.channel_dir) == before
-    # the linux build itself works and makes no emscripten-wasm32 package
-    report = api.build(["linuxonly"], cfg, jobs=1, view=False)
-    assert report.ok
-    assert not list((cfg.channel_dir / "emscripten-wasm32").glob("linuxonly-*"))
-    assert list((cfg.channel_dir / "linux-64").glob("linuxonly-1.0-*.conda"))
+    # building it is refused: the forge publishes only what runs (and was tested) in wasm
+    with pytest.raises(ForgeError) as exc:
+        api.build(["linuxonly"], cfg, jobs=1, view=False)
+    assert "it skips every platform the forge builds for (emscripten-wasm32)" in str(exc.value)
+    assert snapshot(cfg.channel_dir) == before
 
 
 def test_missing_build_root_fails_clearly(wasm_channel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ TARGETS = ["pytest", "python-dateutil", "attrs", "hypothesis", "six", "typing-ex
 #: Only these recipe folders are copied into the test's recipes dir, so a recipe someone
 #: is writing elsewhere in recipes/ cannot break these tests.
 RECIPES = [*TARGETS, "iniconfig", "packaging", "pluggy", "pygments", "tzdata", "sortedcontainers",
-           "python-native"]
+           "python", "pyodide-abi"]
 PIPLITE_PROVIDER = "jupyterlite-pyodide-kernel==0.8.7"
 
 def pytest_configure(config: pytest.Config) -> None:

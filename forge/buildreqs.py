@@ -1,0 +1,215 @@
+"""Ask a PEP 517 backend what it needs to build a wheel; resolve that to a closed set of wheels.
+
+The forge asks the same two questions the build itself asks (pypa `build`, which both
+`forge-pip-install` and `pyodide build` use): `[build-system].requires` (PEP 517's setuptools
+default when absent) and, in an isolated environment holding those, the backend's
+`get_requires_for_build_wheel`. Noarch recipes are asked in the forge's own Python, cross
+recipes in the build root's (where `pyodide build` runs the backend), so markers and
+"is ninja on PATH" answers match the build. Answers are cached per sdist sha256.
+
+Wheels are downloaded by pip, as this machine's pip is configured, into a *wheel set*: a
+folder holding exactly the closed set for one requirement list. A build sees only its wheel
+set, so no build can pass by borrowing a wheel that another recipe happened to fetch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ForgeError
+
+#: Linux platform tags of the build root's interpreter (cross builds run their PEP 517
+#: backends there, under another Python than the forge's own).
+BUILD_ROOT_PLATFORMS = ("manylinux_2_39_x86_64", "manylinux_2_34_x86_64", "manylinux_2_28_x86_64",
+                        "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
+                        "manylinux_2_12_x86_64", "manylinux2010_x86_64", "manylinux_2_5_x86_64",
+                        "manylinux1_x86_64", "linux_x86_64")
+
+#: Runs in the interpreter that will build: pypa build's isolated env, filled from the wheel
+#: set (PIP_NO_INDEX + PIP_FIND_LINKS), then the backend's own answer.
+_ASK = """\
+import json, sys
+import build, build.env
+with build.env.DefaultIsolatedEnv() as env:
+    b = build.ProjectBuilder.from_isolated_env(env, sys.argv[1])
+    env.install(b.build_system_requires)
+    extra = b.get_requires_for_build("wheel")
+print("FORGE-BUILD-REQUIRES " + json.dumps(sorted(extra)))
+"""
+_MARK = "FORGE-BUILD-REQUIRES "
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Where a backend runs: the forge's own Python, or the build root's (cross builds)."""
+
+    version: str  # "3.11"
+    build_root: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{'root' if self.build_root else 'host'}-py{self.version}"
+
+
+HOST = Interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def _fail(msg: str, recipe: str, file: str, fix: str) -> ForgeError:
+    return ForgeError(msg, recipe=recipe, file=file, fix=fix)
+
+
+def _last_error(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR") or "Error" in ln.split(":", 1)[0]]
+    return (errors or lines or ["no output"])[-1][:300]
+
+
+def unpack_sdist(sdist: Path, dest: Path) -> Path:
+    """Extract an sdist (tar or zip) and return its top folder."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if sdist.name.endswith(".zip"):
+        with zipfile.ZipFile(sdist) as zf:
+            zf.extractall(dest)
+    else:
+        with tarfile.open(sdist) as tf:
+            tf.extractall(dest, filter="data")
+    tops = [p for p in dest.iterdir() if p.is_dir()]
+    return tops[0] if len(tops) == 1 else dest
+
+
+def is_python_project(src: Path) -> bool:
+    """A PEP 517 project (pyproject.toml) or a legacy setup.py one; anything else (a C library,
+    the npm Pyodide tarball) has no backend to ask."""
+    return (src / "pyproject.toml").is_file() or (src / "setup.py").is_file()
+
+
+def _constraints_text(constraints: Path | None) -> str:
+    return constraints.read_text() if constraints and constraints.is_file() else ""
+
+
+def wheel_set(requirements: list[str], interp: Interpreter, constraints: Path | None, cache_dir: Path,
+              *, recipe: str, file: str) -> Path:
+    """The closed set of wheels for `requirements` on `interp`, downloaded once by pip."""
+    reqs = sorted(set(requirements))
+    key_src = json.dumps([reqs, interp.key, _constraints_text(constraints)])
+    dest = cache_dir / "wheelsets" / hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    if (dest / ".complete").is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=dest.parent))
+    try:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
+               "--disable-pip-version-check", "-d", str(tmp)]
+        if interp != HOST:
+            nodot = interp.version.replace(".", "")
+            cmd += ["--python-version", interp.version, "--implementation", "cp", "--abi", f"cp{nodot}",
+                    "--abi", "abi3", "--abi", "none"]
+            for plat in BUILD_ROOT_PLATFORMS:
+                cmd += ["--platform", plat]
+        if constraints and constraints.is_file():
+            cmd += ["-c", str(constraints)]
+        if reqs:
+            proc = subprocess.run([*cmd, *reqs], capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise _fail(f"the build requirements {', '.join(reqs)} cannot be downloaded as wheels for "
+                            f"Python {interp.version} (pip: {_last_error(proc.stderr)})", recipe, file,
+                            "pin an available version in constraints/build-tools.txt")
+        (tmp / ".requirements.json").write_text(json.dumps({"requirements": reqs, "python": interp.key}))
+        (tmp / ".complete").touch()
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another planner made the same set first: same content
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def merged_wheel_set(sets: list[Path], cache_dir: Path) -> Path | None:
+    """One folder of links to several wheel sets (a recipe with noarch and cross outputs)."""
+    if not sets:
+        return None
+    if len(sets) == 1:
+        return sets[0]
+    dest = cache_dir / "wheelsets" / ("merged-" + hashlib.sha256("|".join(sorted(map(str, sets))).encode()).hexdigest()[:20])
+    if (dest / ".complete").is_file():
+        return dest
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=dest.parent))
+    for s in sets:
+        for whl in s.glob("*.whl"):
+            if not (tmp / whl.name).exists():
+                os.link(whl, tmp / whl.name)
+    (tmp / ".complete").touch()
+    try:
+        os.replace(tmp, dest)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _ask(src: Path, interp: Interpreter, wheels: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    if not interp.build_root:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        return subprocess.run([sys.executable, "-c", _ASK, str(src)], env={**full, **env}, capture_output=True,
+                              text=True, check=False, stdin=subprocess.DEVNULL)
+    from .toolchain import Bind, BuildRoot  # noqa: PLC0415
+    from .toolchain.buildroot import VENV  # noqa: PLC0415
+
+    root = BuildRoot()
+    if not root.is_marked():
+        raise ForgeError(f"the emscripten build root {root.root_dir} is missing, so the build backend cannot "
+                         "be asked for its requirements", fix="run `forge toolchain` (or scripts/setup.sh)")
+    return root.run([f"{VENV}/bin/python", "-c", _ASK, str(src)], env=env, cwd=src,
+                    binds=[Bind(src), Bind(wheels, readonly=True)], capture=True, check=False)
+
+
+def build_requirements(sdist: Path, sha256: str, interp: Interpreter, constraints: Path | None, cache_dir: Path,
+                       *, recipe: str, file: str) -> list[str]:
+    """Everything building `sdist` into a wheel needs, as its backend says on `interp`.
+
+    Cached by (sdist sha256, interpreter, constraints): an sdist never changes."""
+    chash = hashlib.sha256(_constraints_text(constraints).encode()).hexdigest()[:12]
+    memo = cache_dir / "build-requires" / f"{sha256}-{interp.key}-{chash}.json"
+    if memo.is_file():
+        return list(json.loads(memo.read_text()))
+    work = Path(tempfile.mkdtemp(prefix="forge-ask-"))
+    try:
+        src = unpack_sdist(sdist, work / "src")
+        if not is_python_project(src):
+            reqs: list[str] = []
+        else:
+            import build  # noqa: PLC0415
+
+            try:
+                system = sorted(build.ProjectBuilder(src).build_system_requires)
+            except build.BuildException as exc:
+                raise _fail(f"{sdist.name} has an invalid [build-system] table ({exc})", recipe, file,
+                            "fix pyproject.toml in the sources (a patch) or use another release") from None
+            first = wheel_set(system, interp, constraints, cache_dir, recipe=recipe, file=file)
+            proc = _ask(src, interp, first)
+            marked = [ln for ln in proc.stdout.splitlines() if ln.startswith(_MARK)]
+            if proc.returncode != 0 or not marked:
+                cause = _last_error((proc.stderr or "") + "\n" + (proc.stdout or ""))
+                raise _fail(f"the build backend of {sdist.name} could not say what it needs to build a wheel "
+                            f"(exit {proc.returncode}: {cause})", recipe, file,
+                            "add the missing build tool to constraints/build-tools.txt or patch the sources")
+            reqs = sorted(set(system) | set(json.loads(marked[-1][len(_MARK):])))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(memo.name + f".{os.getpid()}")
+    tmp.write_text(json.dumps(reqs))
+    os.replace(tmp, memo)
+    return reqs
