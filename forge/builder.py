@@ -48,24 +48,33 @@ class _LogCallback:
 
 _GENERIC = ("subprocess-exited-with-error", "metadata-generation-failed", "Script failed",
             "Script execution failed", "Test failed")
+_STATUS = re.compile(r"Script failed with status (-?\d+)")
+_ERROR = re.compile(r"^(error|ERROR|Error|fatal error|FAILED)\b|^[A-Za-z_.]*(Error|Exception):|: (fatal )?error: ")
 
 
 def _cause(lines: list[str], staging: Path, recipe: str) -> str:
-    """The most telling line of a failed build: a Python exception, else the first specific
-    `error:` line of the build script, else the last line rattler-build logged."""
+    """Why a build failed, from the build script's own output: its exit status and the line
+    that says what went wrong (a compiler `error:`, a Python exception), else its last line."""
     text: list[str] = []
     for log in sorted(staging.glob(f"bld/rattler-build_{recipe}_*/work/conda_build.log")):
         text += log.read_text(errors="replace").splitlines()
     for msg in lines:
         text += msg.splitlines()
-    text = [t.strip() for t in text if t.strip() and not any(g in t for g in _GENERIC)]
-    for line in reversed(text):
-        if re.match(r"^[A-Za-z_.]*(Error|Exception):", line):
-            return line[:300]
-    for line in text:
-        if re.match(r"^(error|ERROR|Error)\b", line):
-            return line[:300]
-    return text[-1][:300] if text else "no output"
+    status = None
+    for i, line in enumerate(text):
+        m = _STATUS.search(line)
+        if m:
+            status, text = m.group(1), text[:i]  # what follows is rattler-build's advice, not output
+            break
+    out = [t.strip() for t in text if t.strip() and not t.lstrip().startswith("+ ")
+           and not any(g in t for g in _GENERIC)]
+    errors = [t for t in out if _ERROR.search(t)]
+    exceptions = [t for t in errors if re.match(r"^[A-Za-z_.]*(Error|Exception):", t)]
+    line = (exceptions or errors or out[-1:] or ["no output"])[-1 if exceptions else 0][:300]
+    if status is None:
+        return line
+    return f"its build script exited {status}: {line}" if errors or exceptions else \
+        f"its build script exited {status} (its last line: {line})"
 
 
 def _channels(url: str) -> list[str]:

@@ -43,7 +43,9 @@ def index_settings() -> IndexSettings:
                          values.get("cert") or None)
 
 
-def _finder():  # noqa: ANN202
+def _finder(*, any_python: bool = True):  # noqa: ANN202
+    """unearth's finder on pip's indexes; `any_python`: sources are for the target's Python
+    (3.14 in wasm), not the forge's, so Requires-Python does not filter them out."""
     from unearth import PackageFinder  # noqa: PLC0415
     from unearth.fetchers import PyPIClient  # noqa: PLC0415
 
@@ -51,7 +53,8 @@ def _finder():  # noqa: ANN202
 
     s = index_settings()
     session = PyPIClient(verify=ssl.create_default_context(cafile=s.cert) if s.cert else True, trust_env=True)
-    return PackageFinder(session=session, index_urls=s.index_urls, find_links=s.find_links)
+    return PackageFinder(session=session, index_urls=s.index_urls, find_links=s.find_links,
+                         ignore_compatibility=any_python)
 
 
 def find_sdist_link(project: str, version: str | None) -> tuple[str, str, str | None] | None:

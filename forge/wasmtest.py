@@ -59,14 +59,21 @@ def _extract(pkg: Path, dest: Path) -> Path:
     return dest
 
 
-def _read_tests(info: Path) -> list[dict[str, Any]]:
-    f = info / "tests" / "tests.yaml"
-    if not f.is_file():
-        return []
-    from ruamel.yaml import YAML  # noqa: PLC0415
+#: rattler-build's typed tests that are not stored under their recipe key in to_dict()
+_TEST_KIND = {"PythonTest": "python", "PackageContentsTest": "package_contents"}
 
-    data = YAML(typ="safe").load(f.read_text())
-    return list(data or [])
+
+def read_tests(pkg: Path) -> list[dict[str, Any]]:
+    """The tests a built package carries, read by rattler-build itself (its `Package`), as
+    `{kind: spec}` dicts in the recipe's own shape."""
+    from rattler_build import Package  # noqa: PLC0415
+
+    out: list[dict[str, Any]] = []
+    for test in Package.from_file(pkg).tests:
+        spec = test.to_dict()
+        kind = _TEST_KIND.get(type(test).__name__)
+        out.append({kind: spec} if kind else spec)
+    return out
 
 
 def _index(pkg_dir: Path) -> dict[str, Any]:
@@ -75,7 +82,9 @@ def _index(pkg_dir: Path) -> dict[str, Any]:
 
 def abi_problems(pkg_dir: Path, prefix: Path | None = None) -> list[str]:
     """Problems with the package's .so files: the wasm ABI and libraries nobody provides."""
-    from .toolchain.wasmcheck import check_so, side_module_info  # noqa: PLC0415
+    from auditwheel_emscripten.show import show_dylib  # noqa: PLC0415
+
+    from .toolchain.wasmcheck import check_so  # noqa: PLC0415
 
     problems: list[str] = []
     for so in sorted(p for p in pkg_dir.rglob("*.so") if p.is_file() and "info" not in p.relative_to(pkg_dir).parts[:1]):
@@ -84,7 +93,7 @@ def abi_problems(pkg_dir: Path, prefix: Path | None = None) -> list[str]:
         problems += found
         if found or prefix is None:
             continue
-        for lib in side_module_info(so).needed:
+        for lib in show_dylib(so):  # the dylink section's needed libraries
             where = [prefix / "lib" / lib, prefix / rel.rsplit("/", 1)[0] / lib if "/" in rel else prefix / lib]
             if not any(w.exists() for w in where):
                 problems.append(f"{rel} needs {lib}, which no package in the test prefix provides in lib/ "
@@ -188,7 +197,7 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
         for p in problems:
             log.write(f"ABI: {p}\n")
         return
-    tests = _read_tests(pkg_dir / "info")
+    tests = read_tests(pkg)
     log.write(f"== wasm tests of {pkg.name}: {len(tests)} test(s), channels {channels}\n")
     base_spec = f"{name} =={version} {build}"
     envs: dict[tuple[str, ...], Path] = {}

@@ -47,7 +47,16 @@ CASES = [
           "iniconfig==99.99.99")),
     Case("script-fails",
          generic_recipe("script-fails", script=["echo step one", "echo 'error: cannot frobnicate widget' >&2", "exit 3"]),
-         ("recipes/script-fails/recipe.yaml", "the build failed: error: cannot frobnicate widget", "see the log ")),
+         ("recipes/script-fails/recipe.yaml",
+          "the build failed: its build script exited 3: error: cannot frobnicate widget", "see the log ")),
+    Case("script-exits",
+         generic_recipe("script-exits", script=["echo step one", "echo step two", "exit 4"]),
+         ("recipes/script-exits/recipe.yaml", "the build failed: its build script exited 4 (its last line: step two)")),
+    Case("test-fails",
+         generic_recipe("test-fails") + "tests:\n  - script:\n      - echo checking\n"
+         "      - 'test -f $PREFIX/nothing.txt || (echo \"AssertionError: nothing.txt is missing\" && exit 1)'\n",
+         ("recipes/test-fails/recipe.yaml", "its wasm tests failed: test 0 (script) failed",
+          "with exit 1: AssertionError: nothing.txt is missing")),
 ]
 
 
@@ -73,6 +82,8 @@ def test_bad_recipe(case: Case, tmp_path: Path, populated_channel: Path) -> None
     if case.recipe == "script-fails":
         log = Path(sentence.split("see the log ", 1)[1].split(" ", 1)[0])
         assert log.is_file() and "cannot frobnicate widget" in log.read_text()
+        # latest.log names the newest attempt, failed or not
+        assert (log.parent / "latest.log").resolve() == log.resolve()
     assert snapshot(populated_channel) == before, "a failed build must leave the channel untouched"
 
 
