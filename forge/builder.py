@@ -110,6 +110,12 @@ def _wasm_tests(job: BuildJob, packages: list, staging: Path, log, start: float)
     return None
 
 
+def _phase(log, name: str, since: float) -> None:  # noqa: ANN001
+    """A `== phase NAME SECONDS` line: where a build's time goes (benchmarks read it)."""
+    log.write(f"== phase {name} {time.monotonic() - since:.3f}\n")
+    log.flush()
+
+
 def run_build_job(job: BuildJob) -> BuildOutcome:
     """Render and build the job's recipe into <work_dir>/output; never raises for recipe errors."""
     from rattler_build import (  # noqa: PLC0415
@@ -150,12 +156,14 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
+            t0 = time.monotonic()
             stage0 = Stage0Recipe.from_file(Path(job.recipe_dir) / "recipe.yaml")
             for platform in job.platforms:
                 variants = stage0.render(
                     variant_config(Path(job.variant_file) if job.variant_file else None, platform),
                     RenderConfig(platform=PlatformConfig(target_platform=platform)),
                 )
+                _phase(log, "render", t0)
                 for variant in variants:
                     st = variant.recipe
                     subdir = "noarch" if st.build.noarch else platform
@@ -167,6 +175,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                         raise _RecipeProblem(
                             "a cross-built recipe with host requirements needs `build: variant: use_keys: "
                             "[host_platform]` (else rattler-build solves its host env for the build machine)")
+                    t0 = time.monotonic()
                     result = variant.run_build(
                         output_dir=staging,
                         channels=_channels(job.channel_url),
@@ -178,7 +187,10 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                         no_include_recipe=False,
                     )
                     produced += [str(p) for p in result.packages]
+                    _phase(log, "build", t0)
+                    t0 = time.monotonic()
                     failure = _wasm_tests(job, result.packages, staging, log, start)
+                    _phase(log, "wasm-tests", t0)
                     if failure:
                         return failure
         except Exception as exc:  # a failed script, a failed test, a solver error

@@ -82,7 +82,7 @@ def _index(pkg_dir: Path) -> dict[str, Any]:
 
 def abi_problems(pkg_dir: Path, prefix: Path | None = None) -> list[str]:
     """Problems with the package's .so files: the wasm ABI and libraries nobody provides."""
-    from auditwheel_emscripten.show import show_dylib  # noqa: PLC0415
+    from auditwheel_emscripten.module import parse_dylink_section  # noqa: PLC0415
 
     from .toolchain.wasmcheck import check_so  # noqa: PLC0415
 
@@ -93,7 +93,7 @@ def abi_problems(pkg_dir: Path, prefix: Path | None = None) -> list[str]:
         problems += found
         if found or prefix is None:
             continue
-        for lib in show_dylib(so):  # the dylink section's needed libraries
+        for lib in parse_dylink_section(so).needed:
             where = [prefix / "lib" / lib, prefix / rel.rsplit("/", 1)[0] / lib if "/" in rel else prefix / lib]
             if not any(w.exists() for w in where):
                 problems.append(f"{rel} needs {lib}, which no package in the test prefix provides in lib/ "

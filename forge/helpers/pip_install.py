@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -33,11 +34,15 @@ def build_wheel(src: Path, outdir: Path, config: dict[str, str]) -> Path:
     import build  # noqa: PLC0415
     import build.env  # noqa: PLC0415
 
+    t0 = time.monotonic()
     with build.env.DefaultIsolatedEnv() as env:
         builder = build.ProjectBuilder.from_isolated_env(env, src)
         env.install(builder.build_system_requires)
         env.install(builder.get_requires_for_build("wheel", config))
-        return Path(builder.build("wheel", outdir, config))
+        t1 = time.monotonic()
+        whl = Path(builder.build("wheel", outdir, config))
+    print(f"== phase isolated-env {t1 - t0:.3f}\n== phase wheel {time.monotonic() - t1:.3f}", flush=True)
+    return whl
 
 
 def install_wheel(whl: Path, prefix: Path, scripts_dir: Path) -> Path:
