@@ -23,6 +23,15 @@ ChannelOpt = typer.Option(None, "--channel", "-c", help="Channel directory (defa
 RecipesOpt = typer.Option(None, "--recipes", help="Recipes folder (default <repo>/recipes).")
 
 
+@app.callback()
+def _root(root: Optional[Path] = typer.Option(
+        None, "--root", envvar="FORGE_ROOT",
+        help="The recipe repository (default: the nearest folder above the working directory with "
+             "recipes/ and conda_build_config.yaml).")) -> None:
+    if root is not None:
+        os.environ["FORGE_ROOT"] = str(root.resolve())
+
+
 def _config(channel: Optional[Path], recipes: Optional[Path]) -> ForgeConfig:
     return ForgeConfig.load(channel_dir=channel, recipes_dir=recipes)
 

@@ -17,10 +17,25 @@ DEFAULT_PLATFORMS: tuple[str, ...] = (TARGET_PLATFORM,)
 SOURCES_PLACEHOLDER = "/forge-sources"
 
 
-def repo_root() -> Path:
-    """The repository this forge package lives in (recipes/ and conda_build_config.yaml)."""
+def is_recipe_repo(path: Path) -> bool:
+    return (path / "recipes").is_dir() and (path / "conda_build_config.yaml").is_file()
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The recipe repository the forge works on: $FORGE_ROOT (`forge --root`), else the
+    nearest folder at or above the working directory holding recipes/ and
+    conda_build_config.yaml (as git finds .git), else the working directory. An installed
+    forge builds any repository's recipes, not only its own checkout's."""
     env = os.environ.get("FORGE_ROOT")
-    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    return next((d for d in (here, *here.parents) if is_recipe_repo(d)), here)
+
+
+def install_root() -> Path:
+    """The checkout the forge itself runs from (its set-up put node_modules/ there)."""
+    return Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -67,19 +67,14 @@ def missing_outputs(ws: Workspace, recipe: Recipe) -> tuple[list[str], list[str]
     return platforms, outputs
 
 
-def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
-    """The fetch phase for one recipe: verified sources and a wheelhouse; then the job."""
-    recipe = ws.recipe(name)
-    shown = ws.display(recipe.file)
-    platforms, outputs = missing_outputs(ws, recipe)
-    if not outputs:
-        platforms = [p for p, outs in recipe.platforms.items() if outs][:1]  # not a skipped platform
-        outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
+def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path], Path | None]:
+    """Verified source archives, and the one wheel set holding exactly what their build
+    backends asked for: noarch outputs are asked in the forge's Python, cross builds in the
+    build root's (the `python` pin)."""
+    name = recipe.name
     cache = SourceCache(ws.config.cache_dir)
     paths: list[Path] = []
     seen: set[str] = set()
-    # where each output's backend runs: noarch in the forge's Python, cross builds in the
-    # build root's (the `python` pin)
     interps = {HOST if o.subdir == "noarch" else Interpreter(str(dict(o.variant).get("python")), build_root=True)
                for o in recipe.outputs if o.subdir == "noarch" or dict(o.variant).get("python")}
     needs: dict[Interpreter, set[str]] = {i: set() for i in interps}
@@ -97,6 +92,18 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
     sets = [wheel_set(sorted(reqs), interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name, file=shown)
             for interp, reqs in sorted(needs.items(), key=lambda kv: kv[0].key) if reqs]
     wheelhouse = merged_wheel_set(sets, ws.config.cache_dir)
+    return paths, wheelhouse
+
+
+def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
+    """The fetch phase for one recipe (fetch_inputs), its log, then the job."""
+    recipe = ws.recipe(name)
+    shown = ws.display(recipe.file)
+    platforms, outputs = missing_outputs(ws, recipe)
+    if not outputs:
+        platforms = [p for p, outs in recipe.platforms.items() if outs][:1]  # not a skipped platform
+        outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
+    paths, wheelhouse = fetch_inputs(ws, recipe, shown)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ws.config.logs_dir / name
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,9 @@ ForgeError sentence naming the recipe, the requirement and the file; `forge grap
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,20 @@ def test_graph_cli_cycle_is_one_sentence(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     (line,) = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert line.startswith("error: ") and "dependency cycle" in line
+
+
+def test_any_recipe_repository_is_found_from_the_working_directory(tmp_path: Path) -> None:
+    """The installed forge works on the repository it is run in (nearest folder with recipes/
+    and conda_build_config.yaml), not on its own checkout; --root names one explicitly."""
+    repo = tmp_path / "their-repo"
+    make_repo(repo, {"a": generic_recipe("a"), "b": generic_recipe("b", run=["a"])}, variants="python:\n  - '3.14'\n")
+    sub = repo / "recipes" / "b"
+    env = {k: v for k, v in os.environ.items() if k != "FORGE_ROOT"}
+    proc = subprocess.run([sys.executable, "-c", "from forge.cli import main; main()", "graph", "b"],
+                          cwd=sub, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert [ln.split(". ", 1)[1] for ln in proc.stdout.splitlines() if ". " in ln] == ["a", "b"]
+    elsewhere = subprocess.run([sys.executable, "-c", "from forge.cli import main; main()", "--root", str(repo),
+                                "graph", "b"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                               check=False)
+    assert elsewhere.returncode == 0 and elsewhere.stdout == proc.stdout, elsewhere.stderr

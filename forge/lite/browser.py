@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config import repo_root
+from ..config import install_root
 from ..errors import ForgeError
 
 DRIVER = Path(__file__).with_name("driver.cjs")
@@ -47,7 +47,7 @@ class BrowserRun:
 
 
 def node_modules() -> Path:
-    return repo_root() / "node_modules"
+    return install_root() / "node_modules"
 
 
 def check_browser() -> str | None:
