@@ -132,7 +132,8 @@ def _imports(names: list[str], project: str) -> list[str]:
 # --- compiled sdists ----------------------------------------------------------------------
 
 _COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".f", ".f90", ".f95", ".rs")
-_NOT_SHIPPED = re.compile(r"^(tests?|testing|docs?|examples?|demos?|benchmarks?|bench|tools|ci)$", re.IGNORECASE)
+_NOT_SHIPPED = re.compile(r"^(tests?|testing|test[ _-].*|docs?|examples?|demos?|benchmarks?|bench|tools|ci|"
+                          r"vendored[-_].*|subprojects|third[-_]party)$", re.IGNORECASE)
 _BACKENDS = {"mesonpy": "meson-python", "scikit_build_core.build": "scikit-build-core", "maturin": "maturin",
              "setuptools_rust": "setuptools-rust"}
 _BUILD_TOOLS = {"setuptools-rust", "cython", "pybind11", "nanobind", "cffi", "scikit-build", "scikit-build-core",
@@ -175,11 +176,16 @@ def _packages(names: list[str]) -> set[str]:
     return {_strip_src(n).rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
 
 
-def _module_at(rel: str, leaf: str, packages: set[str]) -> str | None:
+def _module_at(rel: str, leaf: str, packages: set[str], *, named: bool = False) -> str | None:
+    """The dotted module a source file builds: inside its package, or top-level when it sits
+    at the top (or, for C whose PyInit_ names the module, in a folder outside any package)."""
     folder = _strip_src(rel).rsplit("/", 1)[0] if "/" in _strip_src(rel) else ""
     if folder in packages:
         return f"{folder.replace('/', '.')}.{leaf}"
-    return leaf if folder == "" else None
+    if folder == "":
+        return leaf
+    inside_package = any("/".join(folder.split("/")[:i]) in packages for i in range(1, folder.count("/") + 1))
+    return leaf if named and not inside_package else None  # a package's C helpers: the build file names it
 
 
 def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[str]:
@@ -200,9 +206,9 @@ def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[s
     for rel in (n for n in sd.names if n.endswith("meson.build") and _shipped(n)):
         for name, args in _MESON_EXT.findall(sd.text(rel)):
             sub = _MESON_SUBDIR.search(args)
-            found.add(f"{sub.group(1).replace('/', '.')}.{name}" if sub else name)
-    if found:
-        return sorted(found)
+            mod = f"{sub.group(1).strip('/').replace('/', '.')}.{name}" if sub else _module_at(rel, name, packages)
+            if mod:
+                found.add(mod)
     sources = [n for n in sd.names if n.endswith(_COMPILED_SUFFIXES) and _shipped(n)]
     pyx = [n for n in sources if n.endswith(".pyx")]
     included = {posixpath.normpath(posixpath.join(posixpath.dirname(p), inc))
@@ -215,7 +221,7 @@ def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[s
     for rel in sources:
         if rel.endswith((".c", ".cc", ".cpp", ".cxx")):
             for a, b in _C_MODULE.findall(sd.text(rel)):
-                mod = _module_at(rel, a or b, packages)
+                mod = _module_at(rel, a or b, packages, named=True)
                 if mod:
                     found.add(mod)
     return sorted(found)

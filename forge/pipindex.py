@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name, parse_sdist_filename
+from packaging.version import Version
 
 from .errors import ForgeError
 
@@ -100,7 +102,9 @@ def client(settings: IndexSettings | None = None) -> Any:
     s = settings or index_settings()
     kwargs: dict[str, Any] = {"trusted_hosts": s.trusted_hosts, "timeout": s.timeout}
     if s.cert:
-        kwargs["verify"] = s.cert
+        cert = Path(s.cert)
+        kwargs["verify"] = ssl.create_default_context(capath=str(cert)) if cert.is_dir() else \
+            ssl.create_default_context(cafile=str(cert))
     if s.client_cert:
         kwargs["cert"] = s.client_cert
     if s.proxy:
@@ -156,8 +160,8 @@ def find_sdist_link(project: str, version: str | None = None, *,
         raise ForgeError(f"no sdist of {project}{' ' + version if version else ''} is on the package index pip is "
                          f"configured with{why}", fix="check the project name and version (`pip download --no-deps "
                          f"--no-binary :all: {project}` shows what pip finds)")
-    from packaging.version import Version  # noqa: PLC0415
-
+    if not version and any(not Version(f.version).is_prerelease for f in found):
+        found = [f for f in found if not Version(f.version).is_prerelease]  # pip's rule: finals first
     return max(found, key=lambda f: (Version(f.version), f.filename.endswith(".tar.gz")))
 
 
