@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import tarfile
+import tempfile
 import tomllib
 import urllib.parse
 import zipfile
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import jinja2
 from packaging.markers import default_environment
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from . import pipindex
@@ -56,11 +57,12 @@ def find_sdist(project: str, version: str | None, cache_dir: Path) -> SdistInfo:
             pipindex.download(link.url, path, sha256=link.sha256)
         return SdistInfo(project, link.version, link.filename, link.sha256, path)
     # the index states no sha256: the recipe pins what was downloaded, which the build re-verifies
-    staging = cache_dir / "sources" / "incoming" / link.filename
-    sha = pipindex.download(link.url, staging)
-    path = cache_dir / "sources" / sha / link.filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging, path)
+    (cache_dir / "sources").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir / "sources", prefix=".incoming-") as tmp:
+        sha = pipindex.download(link.url, Path(tmp) / link.filename)
+        path = cache_dir / "sources" / sha / link.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(tmp) / link.filename, path)
     return SdistInfo(project, link.version, link.filename, sha, path)
 
 
@@ -86,7 +88,7 @@ class Sdist:
             self._tar = tarfile.open(path)
             raw = [m.name for m in self._tar.getmembers() if m.isfile()]
         for name in raw:
-            top, _, rel = name.partition("/")
+            _top, _, rel = name.partition("/")
             if rel:
                 self.members[rel] = name
 
@@ -112,9 +114,15 @@ class Sdist:
             if handle is not None:
                 handle.close()
 
+    def __enter__(self) -> Sdist:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _strip_src(rel: str) -> str:
-    return rel[4:] if rel.startswith("src/") else rel
+    return rel.removeprefix("src/")
 
 
 def _imports(names: list[str], project: str) -> list[str]:
@@ -162,7 +170,7 @@ def _requires(pyproject: dict) -> list[str]:
     for raw in (pyproject.get("build-system") or {}).get("requires") or []:
         try:
             out.append(canonicalize_name(Requirement(raw).name))
-        except Exception:
+        except InvalidRequirement:
             continue
     return out
 
@@ -276,14 +284,11 @@ def _run_deps(meta: email.message.Message, envs: list[dict[str, str]]) -> list[s
 def recipe_text(info: SdistInfo) -> str:
     """The recipe for an sdist: noarch: python, or the compiled (forge-pyodide-build) form
     when the sdist builds native code."""
-    sd = Sdist(info.path)
-    try:
+    with Sdist(info.path) as sd:
         meta = email.parser.BytesParser().parsebytes(sd.read("PKG-INFO") or b"")
         pyproject = tomllib.loads(sd.text("pyproject.toml")) if "pyproject.toml" in sd.members else {}
         compiled = detect_compiled(sd)
         names = sd.names
-    finally:
-        sd.close()
     scripts = (pyproject.get("project") or {}).get("scripts") or {}
     name = canonicalize_name(info.project)
     stem_name, _ = info.filename.rsplit("-", 1)

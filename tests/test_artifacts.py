@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from rattler_build import assemble_package
+from rattler_build import ArchiveType, assemble_package
 
 from forge.artifacts import ArtifactProblem, binary_kind, check_package, refuse_package
 from forge.errors import ForgeError
@@ -27,8 +27,9 @@ def pe(machine: int) -> bytes:
     return bytes(head) + b"PE\0\0" + struct.pack("<H", machine) + b"\0" * 20
 
 
-def make_package(tmp_path: Path, files: dict[str, bytes], *, platform: str = "noarch", name: str = "x") -> Path:
-    """A real .conda package holding `files` (path -> bytes)."""
+def make_package(tmp_path: Path, files: dict[str, bytes], *, platform: str = "noarch", name: str = "x",
+                 archive: ArchiveType = ArchiveType.Conda) -> Path:
+    """A real .conda (or .tar.bz2) package holding `files` (path -> bytes)."""
     staged = tmp_path / f"staged-{name}-{platform}"
     for rel, data in files.items():
         (staged / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,8 @@ def make_package(tmp_path: Path, files: dict[str, bytes], *, platform: str = "no
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     result = assemble_package(name=name, version="1.0", target_platform=platform, build_string="pyh_0", output_dir=out,
-                              files_dir=staged, noarch="python" if platform == "noarch" else None, detect_prefix=False)
+                              files_dir=staged, noarch="python" if platform == "noarch" else None, detect_prefix=False,
+                              archive_type=archive)
     return Path(result.path)
 
 
@@ -113,6 +115,14 @@ def test_elf_so_and_host_binary_in_emscripten_wasm32_are_refused(tmp_path: Path)
     assert "not an emscripten side module" in problems["lib/libx.so.1"]
     assert problems["bin/x-config"].startswith(f"{label} holds bin/x-config, a host binary (Mach-O arm64) in an "
                                                "emscripten-wasm32 package; ")
+
+
+def test_tar_bz2_package(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path, {f"{SP}/x/_c.pyd": pe(0x8664)}, archive=ArchiveType.TarBz2)
+    assert pkg.name.endswith(".tar.bz2")
+    (problem,) = check_package(pkg)
+    assert str(problem).startswith(f"noarch/{pkg.name} holds {SP}/x/_c.pyd, native code (PE/COFF x86-64) in a "
+                                   "noarch package; make the recipe a compiled one")
 
 
 def test_extracted_folder_and_refusal_sentence(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from forge.lint import lint_recipe
-from forge.newrecipe import SdistInfo, Sdist, detect_compiled, recipe_text
+from forge.newrecipe import Compiled, Sdist, SdistInfo, detect_compiled, recipe_text
 from forge.recipes import render
 from tests.forge_testlib import REPO, forge_cli
 
@@ -90,12 +90,9 @@ def make_sdist(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
     return path
 
 
-def detect(path: Path):  # noqa: ANN201
-    sd = Sdist(path)
-    try:
+def detect(path: Path) -> Compiled | None:
+    with Sdist(path) as sd:
         return detect_compiled(sd)
-    finally:
-        sd.close()
 
 
 def test_c_files_in_tests_and_docs_leave_a_project_pure(tmp_path: Path) -> None:
