@@ -335,9 +335,9 @@ def unverified_sources(name: str, path: Path, *, display: str | None = None) -> 
     if not isinstance(data, dict):
         return []
     nodes = _source_nodes(data.get("source"))
-    for out in data.get("outputs") or []:
-        if isinstance(out, dict):
-            nodes += _source_nodes(out.get("source"))
+    for part in [data.get("cache"), *(data.get("outputs") or [])]:  # a staging cache, multi-output recipes
+        if isinstance(part, dict):
+            nodes += _source_nodes(part.get("source"))
     found: list[UnverifiedSource] = []
 
     def add(node: Any, key: str, kind: str, message: str) -> None:
