@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .artifacts import refuse_package
 from .channel import Channel
 from .config import ForgeConfig
 from .errors import ForgeError
@@ -37,6 +38,8 @@ def publisher(channel: Channel):  # noqa: ANN201
     def publish(job: BuildJob, outcome: BuildOutcome) -> None:
         packages = outcome.package_paths
         check_outputs(job, packages)
+        for pkg in packages:  # what the channel is about to hold: native code only where it runs
+            refuse_package(pkg, recipe=job.recipe, file=job.recipe_file)
         channel.publish(packages)
         shutil.rmtree(job.work_dir, ignore_errors=True)
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from ruamel.yaml import YAML
 
 from .errors import ForgeError
-from .recipes import RECIPE_FILE, parse
+from .recipes import RECIPE_FILE, parse, unverified_sources
 from .yamlpos import line_of_key, yaml_syntax_error
 
 # Registry hosts, kept encoded so this file names none of them.
@@ -129,6 +129,15 @@ def _folder(name: str, path: Path, data: dict) -> Iterator[Finding]:
         pkg = str(ctx.get("name", pkg))
     if data.get("package") and pkg and "${{" not in pkg and pkg != name:
         yield _f("FL008", "warning", name, path, "package", f"the folder is '{name}' but the package is '{pkg}'")
+
+
+@rule("FL009", "no source bypasses the verified fetch phase: no local `path:` (absolute or relative), "
+                "`git:` or other source outside `path: ${{ env.get(\"FORGE_SOURCES\") }}/<file>` + a 64-hex `sha256:`")
+def _verified_sources(name: str, path: Path, data: dict) -> Iterator[Finding]:
+    # url: is FL001, a missing sha256 is FL002; the same check refuses the build (planner)
+    for src in unverified_sources(name, path):
+        if src.kind not in ("url", "sha256"):
+            yield Finding("FL009", "error", name, src.file, src.line, f"{src.message}; {src.fix}")
 
 
 def lint_recipe(name: str, path: Path) -> list[Finding]:

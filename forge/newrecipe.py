@@ -1,9 +1,21 @@
-"""`forge new`: write a noarch: python recipe for a PyPI project from its sdist metadata."""
+"""`forge new`: write a recipe for a PyPI project from its sdist.
+
+A pure project gets the `noarch: python` form; an sdist that builds native code (C/C++/
+Cython/Fortran/Rust sources, extension modules in setup.py, a meson/CMake/scikit-build/
+maturin/setuptools-rust build) gets the compiled emscripten-wasm32 form with a test that
+imports the extension modules themselves: a noarch recipe would publish the build
+machine's `.so` (or silently the pure fallback).
+"""
 
 from __future__ import annotations
 
 import email.parser
+import hashlib
+import os
+import posixpath
+import re
 import tarfile
+import tempfile
 import tomllib
 import urllib.parse
 import zipfile
@@ -12,14 +24,11 @@ from pathlib import Path
 
 import jinja2
 from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_sdist_filename
-from packaging.version import InvalidVersion, Version
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
-from . import pipconf
+from . import pipindex
 from .errors import ForgeError
-from .recipes import SourceFile
-from .sources import SourceCache, _project_files
 
 #: Environments a noarch package must work in: the native test python and Pyodide's.
 _ENVS = [
@@ -38,65 +47,88 @@ class SdistInfo:
     path: Path
 
 
-def find_sdist(project: str, version: str | None, cache: SourceCache) -> SdistInfo:
-    """Newest (or the given) release's sdist, fetched and verified through pip's index."""
-    files: dict[str, tuple[str, str | None]] = {}
-    for index in pipconf.index_urls():
-        try:
-            files = _project_files(index, project)
-        except Exception:
-            continue
-        if files:
-            break
-    candidates: list[tuple[Version, str, str]] = []
-    for fn, (_url, sha) in files.items():
-        if not fn.endswith((".tar.gz", ".zip")) or not sha:
-            continue
-        try:
-            name, ver = parse_sdist_filename(fn)
-        except Exception:
-            continue
-        if version and str(ver) != version:
-            continue
-        if not version and ver.is_prerelease:
-            continue
-        candidates.append((ver, fn, sha))
-    if not candidates:
-        raise ForgeError(f"no sdist of {project}{' ' + version if version else ''} is on the package index",
-                         fix="check the project name and version")
-    ver, fn, sha = max(candidates)
-    path = cache.fetch(SourceFile(fn, sha), recipe=canonicalize_name(project), file="(forge new)")
-    return SdistInfo(project, str(ver), fn, sha, path)
+def find_sdist(project: str, version: str | None, cache_dir: Path) -> SdistInfo:
+    """Newest (or the given) release's sdist, found through pip's index settings (unearth),
+    downloaded into the source cache (<cache>/sources/<sha256>/<file>) and verified."""
+    link = pipindex.find_sdist_link(project, version)
+    if link.sha256:
+        path = cache_dir / "sources" / link.sha256 / link.filename
+        if not (path.is_file() and _sha256(path) == link.sha256):
+            pipindex.download(link.url, path, sha256=link.sha256)
+        return SdistInfo(project, link.version, link.filename, link.sha256, path)
+    # the index states no sha256: the recipe pins what was downloaded, which the build re-verifies
+    (cache_dir / "sources").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir / "sources", prefix=".incoming-") as tmp:
+        sha = pipindex.download(link.url, Path(tmp) / link.filename)
+        path = cache_dir / "sources" / sha / link.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(tmp) / link.filename, path)
+    return SdistInfo(project, link.version, link.filename, sha, path)
 
 
-def _read_members(path: Path) -> dict[str, bytes]:
-    wanted = ("PKG-INFO", "pyproject.toml")
-    out: dict[str, bytes] = {}
-    if path.name.endswith(".zip"):
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            for n in names:
-                if n.count("/") == 1 and n.split("/")[1] in wanted:
-                    out[n.split("/")[1]] = zf.read(n)
-            out["__names__"] = "\n".join(names).encode()
-    else:
-        with tarfile.open(path) as tf:
-            names = tf.getnames()
-            for m in tf.getmembers():
-                if m.name.count("/") == 1 and m.name.split("/")[1] in wanted:
-                    fh = tf.extractfile(m)
-                    if fh:
-                        out[m.name.split("/")[1]] = fh.read()
-            out["__names__"] = "\n".join(names).encode()
-    return out
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Sdist:
+    """An sdist's members by path below its top folder (`pkg-1.0/`), read on demand."""
+
+    def __init__(self, path: Path) -> None:
+        self._zip: zipfile.ZipFile | None = None
+        self._tar: tarfile.TarFile | None = None
+        self.members: dict[str, str] = {}
+        if path.name.endswith(".zip"):
+            self._zip = zipfile.ZipFile(path)
+            raw = [n for n in self._zip.namelist() if not n.endswith("/")]
+        else:
+            self._tar = tarfile.open(path)
+            raw = [m.name for m in self._tar.getmembers() if m.isfile()]
+        for name in raw:
+            _top, _, rel = name.partition("/")
+            if rel:
+                self.members[rel] = name
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.members)
+
+    def read(self, rel: str) -> bytes | None:
+        name = self.members.get(rel)
+        if name is None:
+            return None
+        if self._zip is not None:
+            return self._zip.read(name)
+        fh = self._tar.extractfile(name) if self._tar is not None else None
+        return fh.read() if fh else None
+
+    def text(self, rel: str) -> str:
+        data = self.read(rel)
+        return data.decode("utf-8", "replace") if data else ""
+
+    def close(self) -> None:
+        for handle in (self._zip, self._tar):
+            if handle is not None:
+                handle.close()
+
+    def __enter__(self) -> Sdist:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _strip_src(rel: str) -> str:
+    return rel.removeprefix("src/")
 
 
 def _imports(names: list[str], project: str) -> list[str]:
     tops: set[str] = set()
     for n in names:
-        parts = n.split("/")[1:]
-        if parts and parts[0] == "src":
-            parts = parts[1:]
+        parts = _strip_src(n).split("/")
         if len(parts) == 2 and parts[1] == "__init__.py":
             tops.add(parts[0])
         elif len(parts) == 1 and parts[0].endswith(".py") and parts[0] not in ("setup.py", "conftest.py", "noxfile.py"):
@@ -105,13 +137,139 @@ def _imports(names: list[str], project: str) -> list[str]:
     return sorted(tops) or [project.replace("-", "_")]
 
 
-def _run_deps(meta: email.message.Message) -> list[str]:
+# --- compiled sdists ----------------------------------------------------------------------
+
+_COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".f", ".f90", ".f95", ".rs")
+_NOT_SHIPPED = re.compile(r"^(tests?|testing|test[ _-].*|docs?|examples?|demos?|benchmarks?|bench|tools|ci|"
+                          r"vendored[-_].*|subprojects|third[-_]party)$", re.IGNORECASE)
+_BACKENDS = {"mesonpy": "meson-python", "scikit_build_core.build": "scikit-build-core", "maturin": "maturin",
+             "setuptools_rust": "setuptools-rust"}
+_BUILD_TOOLS = {"setuptools-rust", "cython", "pybind11", "nanobind", "cffi", "scikit-build", "scikit-build-core",
+                "meson-python", "maturin"}
+_NUMPY = {"numpy", "oldest-supported-numpy"}
+_SETUP_EXT = re.compile(r"\bext_modules\b|\b(Rust)?Extension\(|\bcythonize\(|\bcffi_modules\b")
+_EXT_NAME = re.compile(r"""\b(?:Rust)?Extension\(\s*(?:name\s*=\s*)?["']([A-Za-z_][\w.]*)["']""")
+_MESON_EXT = re.compile(r"""extension_module\(\s*['"]([A-Za-z_]\w*)['"]([^)]*)""")
+_MESON_SUBDIR = re.compile(r"""subdir\s*:\s*['"]([\w/]+)['"]""")
+_C_MODULE = re.compile(r"\bPyInit_(\w+)\s*\(\s*void\s*\)|\b(?:PYBIND11_MODULE|NB_MODULE)\(\s*(\w+)\s*,")
+_PYX_INCLUDE = re.compile(r"""^\s*include\s+["']([^"']+)["']""", re.MULTILINE)
+
+
+@dataclass
+class Compiled:
+    """Why an sdist builds native code, the extension modules it makes, and whether it
+    compiles against numpy's C API."""
+
+    reasons: list[str]
+    modules: list[str]
+    numpy: bool
+
+
+def _requires(pyproject: dict) -> list[str]:
+    out = []
+    for raw in (pyproject.get("build-system") or {}).get("requires") or []:
+        try:
+            out.append(canonicalize_name(Requirement(raw).name))
+        except InvalidRequirement:
+            continue
+    return out
+
+
+def _shipped(rel: str) -> bool:
+    return not any(_NOT_SHIPPED.match(part) for part in _strip_src(rel).split("/")[:-1])
+
+
+def _packages(names: list[str]) -> set[str]:
+    """Folders (below src/) that are Python packages: they hold an __init__.py."""
+    return {_strip_src(n).rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
+
+
+def _module_at(rel: str, leaf: str, packages: set[str], *, named: bool = False) -> str | None:
+    """The dotted module a source file builds: inside its package, or top-level when it sits
+    at the top (or, for C whose PyInit_ names the module, in a folder outside any package)."""
+    folder = _strip_src(rel).rsplit("/", 1)[0] if "/" in _strip_src(rel) else ""
+    if folder in packages:
+        return f"{folder.replace('/', '.')}.{leaf}"
+    if folder == "":
+        return leaf
+    inside_package = any("/".join(folder.split("/")[:i]) in packages for i in range(1, folder.count("/") + 1))
+    return leaf if named and not inside_package else None  # a package's C helpers: the build file names it
+
+
+def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[str]:
+    setup_py = sd.text("setup.py")
+    named = _EXT_NAME.findall(setup_py)
+    named += [str(m.get("name")) for m in ((pyproject.get("tool") or {}).get("setuptools") or {}).get("ext-modules") or []
+              if isinstance(m, dict) and m.get("name")]
+    if named:
+        return sorted(set(named))
+    maturin = ((pyproject.get("tool") or {}).get("maturin") or {}).get("module-name")
+    if maturin:
+        return [str(maturin)]
+    if "Cargo.toml" in sd.members:
+        lib = (tomllib.loads(sd.text("Cargo.toml")).get("lib") or {}).get("name")
+        if lib:
+            return [str(lib)]
+    found: set[str] = set()
+    for rel in (n for n in sd.names if n.endswith("meson.build") and _shipped(n)):
+        for name, args in _MESON_EXT.findall(sd.text(rel)):
+            sub = _MESON_SUBDIR.search(args)
+            mod = f"{sub.group(1).strip('/').replace('/', '.')}.{name}" if sub else _module_at(rel, name, packages)
+            if mod:
+                found.add(mod)
+    sources = [n for n in sd.names if n.endswith(_COMPILED_SUFFIXES) and _shipped(n)]
+    pyx = [n for n in sources if n.endswith(".pyx")]
+    included = {posixpath.normpath(posixpath.join(posixpath.dirname(p), inc))
+                for p in pyx for inc in _PYX_INCLUDE.findall(sd.text(p))}
+    for rel in pyx:
+        if rel not in included:
+            mod = _module_at(rel, posixpath.basename(rel)[:-4], packages)
+            if mod:
+                found.add(mod)
+    for rel in sources:
+        if rel.endswith((".c", ".cc", ".cpp", ".cxx")):
+            for a, b in _C_MODULE.findall(sd.text(rel)):
+                mod = _module_at(rel, a or b, packages, named=True)
+                if mod:
+                    found.add(mod)
+    return sorted(found)
+
+
+def detect_compiled(sd: Sdist) -> Compiled | None:
+    """Does this sdist build native code (C/C++/Cython/Fortran/Rust)? None for a pure one."""
+    pyproject = tomllib.loads(sd.text("pyproject.toml")) if "pyproject.toml" in sd.members else {}
+    backend = str((pyproject.get("build-system") or {}).get("build-backend") or "")
+    requires = _requires(pyproject)
+    reasons: list[str] = []
+    for prefix, label in _BACKENDS.items():
+        if backend.startswith(prefix):
+            reasons.append(f"build backend {label}")
+    reasons += [f"build requires {r}" for r in requires if r in _BUILD_TOOLS and f"build backend {r}" not in reasons]
+    setup_py = sd.text("setup.py")
+    if _SETUP_EXT.search(setup_py):
+        reasons.append("setup.py declares extension modules")
+    if ((pyproject.get("tool") or {}).get("setuptools") or {}).get("ext-modules"):
+        reasons.append("[tool.setuptools] ext-modules")
+    reasons += [f"{f} at the top" for f in ("meson.build", "CMakeLists.txt", "Cargo.toml") if f in sd.members]
+    sources = [n for n in sd.names if n.endswith(_COMPILED_SUFFIXES) and _shipped(n)]
+    if sources:
+        reasons.append("native sources (" + ", ".join(sources[:3]) + (", ..." if len(sources) > 3 else "") + ")")
+    if not reasons:
+        return None
+    meson = "\n".join(sd.text(n) for n in sd.names if n.endswith("meson.build"))
+    numpy = (any(r in _NUMPY for r in requires) or "numpy.get_include" in setup_py
+             or re.search(r"""dependency\(\s*['"]numpy['"]""", meson) is not None)
+    return Compiled(reasons, _extension_modules(sd, pyproject, _packages(sd.names)), numpy)
+
+
+def _run_deps(meta: email.message.Message, envs: list[dict[str, str]]) -> list[str]:
+    """Requires-Dist entries that apply in any of `envs` (extras off), as conda specs."""
     deps: list[str] = []
     for raw in meta.get_all("Requires-Dist") or []:
         req = Requirement(raw)
         if req.marker:
             keep = False
-            for env in _ENVS:
+            for env in envs:
                 full = default_environment() | env | {"extra": ""}
                 if req.marker.evaluate(full):
                     keep = True
@@ -124,9 +282,13 @@ def _run_deps(meta: email.message.Message) -> list[str]:
 
 
 def recipe_text(info: SdistInfo) -> str:
-    members = _read_members(info.path)
-    meta = email.parser.BytesParser().parsebytes(members.get("PKG-INFO", b""))
-    pyproject = tomllib.loads(members["pyproject.toml"].decode()) if "pyproject.toml" in members else {}
+    """The recipe for an sdist: noarch: python, or the compiled (forge-pyodide-build) form
+    when the sdist builds native code."""
+    with Sdist(info.path) as sd:
+        meta = email.parser.BytesParser().parsebytes(sd.read("PKG-INFO") or b"")
+        pyproject = tomllib.loads(sd.text("pyproject.toml")) if "pyproject.toml" in sd.members else {}
+        compiled = detect_compiled(sd)
+        names = sd.names
     scripts = (pyproject.get("project") or {}).get("scripts") or {}
     name = canonicalize_name(info.project)
     stem_name, _ = info.filename.rsplit("-", 1)
@@ -138,16 +300,22 @@ def recipe_text(info: SdistInfo) -> str:
         label, _, link = url.partition(",")
         if not homepage and label.strip().lower() in ("homepage", "source", "repository"):
             homepage = link.strip()
-    env = jinja2.Environment(loader=jinja2.PackageLoader("forge", "templates"), keep_trailing_newline=True)
-    return env.get_template("noarch-python.yaml.j2").render(
+    imports = _imports(names, name)
+    fields = dict(
         name=name, version=info.version, sdist_stem=stem_name + "-", sdist_ext=ext, sha256=info.sha256,
         entry_points=[f"{k} = {v}" for k, v in scripts.items()],
-        python_spec=spec, run=_run_deps(meta),
-        imports=_imports(members["__names__"].decode().splitlines(), name),
+        python_spec=spec, imports=imports,
         summary=(meta.get("Summary") or name).strip(),
         license=spdx((meta.get("License-Expression") or meta.get("License") or "LicenseRef-Unknown").strip().splitlines()[0]),
         homepage=homepage if urllib.parse.urlparse(homepage).scheme else "",
     )
+    env = jinja2.Environment(loader=jinja2.PackageLoader("forge", "templates"), keep_trailing_newline=True)
+    if compiled is None:
+        return env.get_template("noarch-python.yaml.j2").render(run=_run_deps(meta, _ENVS), **fields)
+    fields["imports"] = list(dict.fromkeys(imports + [m for m in compiled.modules if m not in imports]))
+    return env.get_template("compiled-python.yaml.j2").render(
+        run=_run_deps(meta, _ENVS[1:]), reasons=compiled.reasons, numpy=compiled.numpy,
+        found_modules=bool(compiled.modules), **fields)
 
 
 _LICENSES = {"apache 2.0": "Apache-2.0", "apache-2.0": "Apache-2.0", "apache software license": "Apache-2.0",
@@ -162,7 +330,7 @@ def spdx(raw: str) -> str:
 
 def new_recipe(project: str, recipes_dir: Path, cache_dir: Path, *, version: str | None = None, overwrite: bool = False) -> Path:
     """Write recipes/<name>/recipe.yaml for a PyPI project; refuses to overwrite by default."""
-    info = find_sdist(project, version, SourceCache(cache_dir))
+    info = find_sdist(project, version, cache_dir)
     target = recipes_dir / canonicalize_name(project) / "recipe.yaml"
     if target.exists() and not overwrite:
         raise ForgeError(f"{target} exists already", fix="pass --force to overwrite it")

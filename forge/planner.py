@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import ForgeError
 from .graph import NOARCH_TEST_PLATFORM, Graph
 from .jobs import BuildJob
-from .recipes import Recipe
+from .recipes import Recipe, refuse_unverified_sources
 from .buildreqs import HOST, Interpreter, build_requirements, merged_wheel_set, wheel_set
 from .sources import SourceCache
 from .workspace import Workspace
@@ -42,6 +42,9 @@ def make_plan(ws: Workspace, targets: list[str], *, force: bool = False) -> Plan
                 fix="remove the build.skip condition that excludes the target (every package must run in wasm)")
     order = graph.order()
     missing = [r for r in order if force and r in targets or not ws.published(graph.recipes[r])]
+    for name in missing:  # only the verified fetch phase brings sources in
+        recipe = graph.recipes[name]
+        refuse_unverified_sources(name, recipe.path, display=ws.display(recipe.file))
     return Plan(graph=graph, order=order, to_build=missing)
 
 

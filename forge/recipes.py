@@ -8,6 +8,7 @@ platform and the variant pins of `conda_build_config.yaml`, giving the concrete 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -268,3 +269,104 @@ def render(
         recipe.platforms[platform] = outs
     recipe.outputs = list(seen.values())
     return recipe
+
+
+# --- sources outside the verified fetch phase --------------------------------------------
+
+#: The one source form the fetch phase resolves and verifies (CONTRIBUTING.md).
+_CONVENTION = re.compile(r"""^\$\{\{\s*env\.get\(\s*(["'])FORGE_SOURCES\1\s*\)\s*\}\}/[^/]+$""")
+_SHA256 = re.compile(r"^([0-9a-fA-F]{64}|\$\{\{.*\}\})$")
+_SOURCE_FIX = ('use `path: ${{ env.get("FORGE_SOURCES") }}/<sdist file>` with `sha256:` so the fetch phase '
+               "downloads it through pip's index and verifies it (CONTRIBUTING.md, forge new writes it)")
+
+
+@dataclass(frozen=True)
+class UnverifiedSource:
+    """A recipe source the fetch phase would not verify; `kind`: url, path, sha256 (missing), digest (malformed) or other."""
+
+    recipe: str
+    file: str
+    line: int | None
+    kind: str
+    message: str
+    fix: str = _SOURCE_FIX
+
+    def error(self) -> ForgeError:
+        return ForgeError(self.message, recipe=self.recipe, file=self.file, line=self.line, fix=self.fix)
+
+    def __str__(self) -> str:
+        return str(self.error())
+
+
+def _source_nodes(node: Any) -> list[Any]:
+    """Source entries, with `if:`/`then:`/`else:` branches flattened."""
+    items = node if isinstance(node, list) else [node] if node is not None else []
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, dict) and "if" in item and ("then" in item or "else" in item):
+            out += _source_nodes(item.get("then")) + _source_nodes(item.get("else"))
+        elif isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def _line(node: Any, key: str) -> int | None:
+    try:
+        return node.lc.key(key)[0] + 1
+    except Exception:
+        return None
+
+
+def unverified_sources(name: str, path: Path, *, display: str | None = None) -> list[UnverifiedSource]:
+    """Every source of a recipe that bypasses the verified fetch phase (empty: all verified).
+
+    Only `path: ${{ env.get("FORGE_SOURCES") }}/<file>` with a `sha256:` is resolved through
+    pip's index and checked; a local path, a `url:` or a `git:` source would be packaged
+    unchecked. The planner refuses such a recipe; `forge lint` reports it (FL001/FL002/FL009).
+    """
+    from ruamel.yaml import YAML  # noqa: PLC0415
+
+    file = path / RECIPE_FILE
+    shown = display or str(file)
+    try:
+        data = YAML(typ="rt").load(file.read_text(encoding="utf-8"))
+    except Exception:
+        return []  # malformed YAML is reported by parse()
+    if not isinstance(data, dict):
+        return []
+    nodes = _source_nodes(data.get("source"))
+    for part in [data.get("cache"), *(data.get("outputs") or [])]:  # a staging cache, multi-output recipes
+        if isinstance(part, dict):
+            nodes += _source_nodes(part.get("source"))
+    found: list[UnverifiedSource] = []
+
+    def add(node: Any, key: str, kind: str, message: str) -> None:
+        found.append(UnverifiedSource(name, shown, _line(node, key), kind, message))
+
+    for src in nodes:
+        if "url" in src:
+            add(src, "url", "url", f"the source `url: {src['url']}` is downloaded by rattler-build past the "
+                "forge's verified fetch phase")
+        elif "path" in src:
+            where = str(src["path"]).strip()
+            sha = src.get("sha256")
+            if not _CONVENTION.match(where):
+                add(src, "path", "path", f"the source `path: {where}` is a local file or folder the fetch phase "
+                    "never verifies" + (" (and it pins no sha256)" if sha in (None, "") else ""))
+            elif sha in (None, ""):
+                add(src, "path", "sha256", f"the source `path: {where}` pins no sha256, so the fetch phase "
+                    "cannot verify it")
+            elif isinstance(sha, str) and not _SHA256.match(sha.strip()):  # YAML may read all-digit ones as int
+                add(src, "sha256", "digest", f"the source's sha256 {str(sha)!r} is not a 64-digit hex digest")
+        else:
+            kind = next((k for k in ("git", "hg", "svn") if k in src), "other")
+            key = kind if kind != "other" else next(iter(src), "source")
+            add(src, key, "other", f"a `{key}:` source is checked out past the forge's verified fetch phase")
+    return found
+
+
+def refuse_unverified_sources(name: str, path: Path, *, display: str | None = None) -> None:
+    """Raise the first unverified source as a ForgeError (recipe, file:line, fix)."""
+    found = unverified_sources(name, path, display=display)
+    if found:
+        raise found[0].error()

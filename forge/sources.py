@@ -55,13 +55,12 @@ class SourceCache:
                 recipe=recipe, file=file, fix="name the sdist exactly as the package index lists it",
             ) from None
         try:
-            found = pipindex.find_sdist_link(str(project), str(version))
-        except Exception as exc:  # network or index errors, as pip would meet them
-            found, why = None, f" ({type(exc).__name__}: {exc})"
-        else:
+            found: pipindex.SdistLink | None = pipindex.find_sdist_link(str(project), str(version))
             why = ""
-        if found is None or found[0] != src.filename:
-            other = f" (it lists {found[0]})" if found else ""
+        except ForgeError as exc:  # nothing found, or the indexes unreachable, as pip would meet them
+            found, why = None, f" ({exc.message})"
+        if found is None or found.filename != src.filename:
+            other = f" (it lists {found.filename})" if found else ""
             raise ForgeError(
                 f"the source {src.filename} ({project} {version}) cannot be fetched from the "
                 f"package index pip is configured with{why or other}",
@@ -69,23 +68,16 @@ class SourceCache:
                 fix="check the version and file name (pip download --no-deps --no-binary :all: "
                 f"{project}=={version} shows what exists)",
             )
-        _, url, listed_sha = found
-        if listed_sha and listed_sha != src.sha256:
+        if found.sha256 and found.sha256 != src.sha256:
             raise ForgeError(
-                f"the sha256 pinned for {src.filename} is {src.sha256} but the index lists {listed_sha}",
+                f"the sha256 pinned for {src.filename} is {src.sha256} but the index lists {found.sha256}",
                 recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pipindex.download(url, target)
-        actual = sha256_file(target)
-        if actual != src.sha256:
-            target.unlink(missing_ok=True)
-            raise ForgeError(
-                f"the downloaded {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
-                recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
-            )
+        try:
+            pipindex.download(found.url, target, sha256=src.sha256)
+        except ForgeError as exc:
+            raise ForgeError(exc.message, recipe=recipe, file=file, fix="correct `sha256:` in the source entry") from None
         return target
-
 
     def _fetch_npm(self, src: SourceFile, target: Path, *, recipe: str, file: str) -> Path:
         stem = src.filename[: -len(".tgz")]

@@ -57,6 +57,14 @@ CASES = [
          "      - 'test -f $PREFIX/nothing.txt || (echo \"AssertionError: nothing.txt is missing\" && exit 1)'\n",
          ("recipes/test-fails/recipe.yaml", "its wasm tests failed: test 0 (script) failed",
           "with exit 1: AssertionError: nothing.txt is missing")),
+    Case("local-path",
+         'package:\n  name: local-path\n  version: "1.0"\nsource:\n  path: /etc/hostname\n'
+         "build:\n  noarch: generic\n  script: echo unreachable\n",
+         ("recipes/local-path/recipe.yaml:5", "/etc/hostname", "FORGE_SOURCES")),
+    Case("native-noarch",
+         generic_recipe("native-noarch", script=["mkdir -p $PREFIX/bin", "cp /bin/true $PREFIX/bin/tool"]),
+         ("recipes/native-noarch/recipe.yaml", "holds bin/tool, native code (ELF x86-64) in a noarch package",
+          "make the recipe a compiled one")),
 ]
 
 

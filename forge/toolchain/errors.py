@@ -1,12 +1,14 @@
-"""The single exception type the toolchain raises, so callers (CLI, scheduler) can
-show one clear sentence instead of a traceback."""
+"""The toolchain's error: a ForgeError (the one type users see), so the CLI renders it as one
+sentence wherever it surfaces, even after a build (the view refresh)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ForgeError
 
-class ToolchainError(Exception):
+
+class ToolchainError(ForgeError):
     """A toolchain step failed; the message names the step, the log and the fix."""
 
     def __init__(self, message: str, log_path: Path | None = None) -> None:
