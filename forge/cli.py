@@ -141,7 +141,7 @@ def new(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing recipe."),
     recipes: Optional[Path] = RecipesOpt,
 ) -> None:
-    """Write a noarch: python recipe for a PyPI project from its sdist (name, version, sha256)."""
+    """Write a recipe for a PyPI project from its sdist: noarch: python, or the compiled form when it builds native code."""
     from .newrecipe import new_recipe  # noqa: PLC0415
 
     cfg = _config(None, recipes)
@@ -190,7 +190,7 @@ def lint(
     rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
     recipes: Optional[Path] = RecipesOpt,
 ) -> None:
-    """Check recipes against the forge's rules (IDs FL000-FL008); errors exit 1."""
+    """Check recipes against the forge's rules (IDs FL000-FL009); errors exit 1."""
     from .lint import RULES, lint_recipe  # noqa: PLC0415
     from .recipes import discover  # noqa: PLC0415
 
