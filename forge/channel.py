@@ -3,8 +3,13 @@
 Publishing is atomic. A package file is copied under a temporary name and renamed into place;
 the repodata is produced by py-rattler's indexer in a shadow tree of hard links and then
 renamed over the live repodata.json. So a crash never leaves a half-written package or a
-repodata.json listing a missing file, and an exclusive lock serialises concurrent publishers
-(threads or processes) so that no publish is lost.
+repodata.json listing a missing file.
+
+One writer for the whole tree: publishing, `forge index` and the Pyodide view
+(`<channel>/pyodide/`, forge.pyodide_view) all write under `Channel.lock()`, one exclusive
+flock shared by threads and processes, so no publish and no view refresh is lost. Temporary
+names carry their writer's pid (`.partial-<pid>-<name>`, `.index-<pid>-*`, `.work-<pid>-*`),
+and a sweep removes only those whose writer process is gone: never a live writer's files.
 """
 
 from __future__ import annotations
@@ -13,19 +18,76 @@ import asyncio
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from .errors import ForgeError
 
 #: Subdirs every channel has: consumers probe noarch and our target platform.
 BASE_SUBDIRS = ("noarch", "emscripten-wasm32")
 _LOCK = ".forge-publish.lock"
+T = TypeVar("T")
 _TMP_PREFIX = ".partial-"
+#: A writer's temporary file or folder, with the writer's pid (none in older forges' names).
+_LEFTOVER = re.compile(r"^\.(?:partial|index|work)-(?:(\d+)-)?")
+#: Locks this thread holds, by channel path: Channel.lock() is re-entrant within a thread.
+_HELD = threading.local()
+
+
+def partial_path(dest: Path) -> Path:
+    """The name a writer gives `dest` until it renames it into place (carries the writer's pid)."""
+    return dest.with_name(f"{_TMP_PREFIX}{os.getpid()}-{dest.name}")
+
+
+def scratch_dir(parent: Path, kind: str) -> Path:
+    """A private temporary folder `.<kind>-<pid>-*` in `parent` (kind: index or work)."""
+    return Path(tempfile.mkdtemp(prefix=f".{kind}-{os.getpid()}-", dir=parent))
+
+
+def _writer_gone(name: str) -> bool:
+    """True when `name` is a temporary name whose writer process no longer runs."""
+    m = _LEFTOVER.match(name)
+    if not m:
+        return False
+    if m.group(1) is None:
+        return True  # an older forge's name (no pid): only ever left by a crash
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def sweep_leftovers(directory: Path) -> list[Path]:
+    """Remove the temporary files and folders in `directory` whose writer died; keep live ones.
+
+    A live writer's `.partial-<pid>-*` is never touched, so a sweep by one writer cannot pull a
+    file from under another (the Pyodide view's files included).
+    """
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    for entry in directory.iterdir():
+        if not _writer_gone(entry.name):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 def _fault(point: str) -> None:
@@ -90,14 +152,40 @@ class Channel:
     # ---------------------------------------------------------------- writing
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive publish lock, shared by threads and processes on this machine."""
+        """The channel writer's exclusive lock (threads and processes on this machine).
+
+        Everything that writes into the channel tree holds it: publish, reindex and the
+        Pyodide view's refresh. It is re-entrant within a thread, so a writer may call another
+        (a view refresh inside a publish). On taking it, dead writers' leftovers are swept.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / _LOCK, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        key = str(self.path.resolve())
+        held: dict[str, int] = _HELD.__dict__.setdefault("paths", {})
+        if held.get(key):
+            held[key] += 1
             try:
                 yield
             finally:
+                held[key] -= 1
+            return
+        with open(self.path / _LOCK, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            held[key] = 1
+            try:
+                self._sweep_partials()
+                yield
+            finally:
+                held.pop(key, None)
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def refresh_view(self, write: Callable[[], T]) -> T:
+        """Run a writer of derived files (the Pyodide view) under the channel's lock.
+
+        The view lives in the channel tree, so it has the same single writer as the
+        repodata: a refresh never interleaves with a publish, and it sees a whole repodata.
+        """
+        with self.lock():
+            return write()
 
     def ensure_layout(self) -> None:
         """Create an empty but valid channel (noarch + emscripten-wasm32 repodata)."""
@@ -112,13 +200,12 @@ class Channel:
             return []
         placed: list[Path] = []
         with self.lock():
-            self._sweep_partials()
             touched = set(BASE_SUBDIRS)
             for pkg in packages:
                 subdir = pkg.parent.name
                 dest_dir = self.path / subdir
                 dest_dir.mkdir(parents=True, exist_ok=True)
-                tmp = dest_dir / f"{_TMP_PREFIX}{pkg.name}"
+                tmp = partial_path(dest_dir / pkg.name)
                 shutil.copyfile(pkg, tmp)
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())
@@ -133,22 +220,22 @@ class Channel:
     def reindex(self) -> None:
         """Rebuild every subdir's repodata from the package files (forge index)."""
         with self.lock():
-            self._sweep_partials()
             subdirs = {p.name for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")
                        and ((p / "repodata.json").exists() or any(p.glob("*.conda")))}
             self._reindex(tuple(sorted(subdirs | set(BASE_SUBDIRS))))
 
     def _sweep_partials(self) -> None:
-        for leftover in self.path.glob(f"*/{_TMP_PREFIX}*"):
-            leftover.unlink(missing_ok=True)
-        for shadow in self.path.glob(".index-*"):
-            shutil.rmtree(shadow, ignore_errors=True)
+        """Dead writers' temporary files in the channel, its subdirs and its view."""
+        sweep_leftovers(self.path)
+        for sub in self.path.iterdir():
+            if sub.is_dir() and not sub.name.startswith("."):
+                sweep_leftovers(sub)
 
     def _reindex(self, subdirs: tuple[str, ...]) -> None:
         from rattler import Subdir  # noqa: PLC0415  (py-rattler is slow to import)
         from rattler.index import index_fs  # noqa: PLC0415
 
-        shadow = Path(tempfile.mkdtemp(prefix=".index-", dir=self.path))
+        shadow = scratch_dir(self.path, "index")
         try:
             for sd in set(subdirs) | {"noarch"}:
                 src = self.path / sd

@@ -7,29 +7,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 ALL_JSON = "all.json"
 
 
 def normalize(name: str) -> str:
     """PEP 503 name: the key piplite looks projects up by."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
 
 
-def release(wheel: Path, sha256: str, requires_python: str | None, timestamp_ms: int | None = None) -> dict:
-    """One distribution entry; `url` is relative to all.json (piplite resolves `./...`)."""
+def release(wheel: Path, file_name: str, sha256: str, requires_python: str | None,
+            timestamp_ms: int | None = None) -> dict:
+    """One distribution entry for `wheel` published as `file_name`; `url` is relative to
+    all.json (piplite resolves `./...`)."""
     data = wheel.read_bytes()
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     when = dt.datetime.fromtimestamp((timestamp_ms or 0) / 1000, tz=dt.timezone.utc)
     iso = when.replace(tzinfo=None).isoformat() + "Z"
-    python_tag = wheel.name[:-4].split("-")[-3]
+    python_tag = ".".join(sorted({t.interpreter for t in parse_wheel_filename(file_name)[3]}))
     return {
         "comment_text": "",
         "digests": {"sha256": sha256, "md5": md5},
         "downloads": -1,
-        "filename": wheel.name,
+        "filename": file_name,
         "has_sig": False,
         "md5_digest": md5,
         "packagetype": "bdist_wheel",
@@ -38,7 +41,7 @@ def release(wheel: Path, sha256: str, requires_python: str | None, timestamp_ms:
         "size": len(data),
         "upload_time": iso,
         "upload_time_iso_8601": iso,
-        "url": f"./{wheel.name}",
+        "url": f"./{file_name}",
         "yanked": False,
         "yanked_reason": None,
     }

@@ -6,36 +6,32 @@ piplite `all.json`. It is cheap to call after every publish: a package whose con
 was converted before is reused, not rebuilt. Like the channel's repodata it is updated
 atomically: files land under a temporary name and are renamed into place, the lock and
 the index are replaced last, and files the new lock no longer names are removed after.
-An flock serialises concurrent callers.
+It is written by the channel's one writer, under the channel's lock (forge.channel).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..channel import Channel
+from ..channel import Channel, partial_path, scratch_dir, sweep_leftovers
 from . import conda_pkg, runtime
 from .lock import LOCK_FILE, lock_entry, render_lock
 from .piplite import ALL_JSON, release, render_index
 from .requirements import NOT_PYTHON, spec_name, to_pep508
-from .wheel import Artifact, build_shared_library, build_wheel
+from .wheel import Artifact, build_shared_library, build_wheel, check_content
 
 VIEW_DIR = "pyodide"
 STATE_FILE = ".forge-view.json"
 #: Bump when conversion output changes, so cached artifacts are rebuilt.
-FORMAT = 1
+FORMAT = 2
 SUBDIRS = ("noarch", "emscripten-wasm32")
 #: Conda packages that are the runtime, not something Pyodide installs: the emscripten-wasm32
 #: `python` platform package (recipes/python) and the ABI mutex (which has no files anyway).
@@ -99,19 +95,8 @@ def python_records(channel: Channel) -> list[_Rec]:
     return [newest[n] for n in sorted(newest)]
 
 
-@contextmanager
-def _locked(view: Path) -> Iterator[None]:
-    view.mkdir(parents=True, exist_ok=True)
-    with open(view / ".forge-view.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".partial-{path.name}")
+    tmp = partial_path(path)
     tmp.write_text(text)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
@@ -120,7 +105,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _place(src: Path, dest: Path) -> None:
     """Hard-link (or copy) src to dest through a temporary name."""
-    tmp = dest.with_name(f".partial-{dest.name}")
+    tmp = partial_path(dest)
     tmp.unlink(missing_ok=True)
     try:
         os.link(src, tmp)
@@ -152,61 +137,92 @@ def _sync_runtime_files(view: Path, cache_dir: Path | None) -> None:
 def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: Path | None = None,
                  runtime_packages: tuple[str, ...] = runtime.RUNTIME_PACKAGES,
                  include_runtime: bool = True) -> ViewReport:
-    """Regenerate the Pyodide view of the channel (default `<channel>/pyodide/`)."""
+    """Regenerate the Pyodide view of the channel (default `<channel>/pyodide/`).
+
+    The view is part of the channel tree, so it is written by the channel's one writer:
+    under `Channel.lock()` (`Channel.refresh_view`), never beside a publish. What may need
+    the network (the Pyodide dist, micropip's wheel) is fetched into the cache before the
+    lock is taken. A package whose wheel would not match its tag is refused (ForgeError)
+    before anything in the view changes.
+    """
     start = time.monotonic()
     channel = Channel(Path(channel_dir))
     view = Path(view_dir) if view_dir else channel.path / VIEW_DIR
     report = ViewReport(view_dir=view, lock_path=view / LOCK_FILE)
-    with _locked(view):
-        for leftover in view.glob(".partial-*"):
-            leftover.unlink(missing_ok=True)
-        state = _load_state(view)
-        new_state: dict[str, dict] = {}
-        records = python_records(channel)
-        pending: dict[str, tuple[_Rec, conda_pkg.CondaPackage]] = {}
-        kinds: dict[str, str] = {}  # conda name -> package_type
-        with tempfile.TemporaryDirectory(prefix=".work-", dir=view) as work:
-            # pass 1: reuse what is cached, read (and classify) what is not
-            for rec in records:
-                if rec.name in INTERPRETER:
-                    # the interpreter is the runtime itself (and its site-packages holds only a
-                    # README); never a wheel or a lock entry Pyodide would try to install
-                    report.skipped.append(rec.name)
-                    continue
-                cached = state.get(rec.sha256)
-                if cached and (view / cached["artifact"]["file_name"]).is_file() \
-                        and (view / cached["artifact"]["file_name"]).stat().st_size == cached["artifact"]["size"]:
-                    new_state[rec.sha256] = cached
-                    kinds[rec.name] = cached["artifact"]["package_type"]
-                    report.reused.append(rec.name)
-                    continue
-                t0 = time.monotonic()
-                dest = Path(work) / rec.name
-                conda_pkg.extract(channel.path / rec.subdir / rec.filename, dest)
-                pkg = conda_pkg.read(dest)
-                report.build_seconds[rec.name] = time.monotonic() - t0
-                if pkg.is_python:
-                    kinds[rec.name] = "package"
-                elif pkg.shared_libs:
-                    kinds[rec.name] = "shared_library"
-                else:
-                    report.skipped.append(rec.name)
-                    continue
-                pending[rec.name] = (rec, pkg)
-            # pass 2: convert; Requires-Dist names only Python distributions
-            for name, (rec, pkg) in pending.items():
-                t0 = time.monotonic()
-                if kinds[name] == "package":
-                    reqs = [r for d in rec.depends
-                            if kinds.get(spec_name(d)) != "shared_library" and (r := to_pep508(d))]
-                    art = build_wheel(pkg, reqs, view)
-                else:
-                    art = build_shared_library(pkg, view)
-                os.replace(view / f".partial-{art.file_name}", view / art.file_name)
-                report.build_seconds[name] = report.build_seconds.get(name, 0.0) + time.monotonic() - t0
-                report.built.append(name)
-                new_state[rec.sha256] = {"artifact": asdict(art), "conda": f"{rec.subdir}/{rec.filename}",
-                                         "name": rec.name, "timestamp": rec.timestamp}
+    info = runtime.lock_info(cache_dir)
+    if include_runtime:
+        runtime.pyodide_dir(cache_dir)
+    have = {canonicalize_name(r.name) for r in python_records(channel)}
+    fetched: dict[str, runtime.RuntimeWheel | Exception] = {}
+    for name in runtime_packages:
+        if canonicalize_name(name) not in have:
+            try:
+                fetched[name] = runtime.runtime_wheel(name, cache_dir)
+            except (RuntimeError, OSError, KeyError) as exc:
+                fetched[name] = exc
+    channel.refresh_view(lambda: _refresh(channel, view, report, info, cache_dir, runtime_packages,
+                                          fetched, include_runtime))
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache_dir: Path | None,
+             runtime_packages: tuple[str, ...], fetched: dict, include_runtime: bool) -> None:
+    """The view's writes, under the channel lock: read, check, convert, then swap in."""
+    view.mkdir(parents=True, exist_ok=True)
+    if view.resolve().parent != channel.path.resolve():
+        sweep_leftovers(view)  # a view outside the channel: the channel's sweep does not reach it
+    state = _load_state(view)
+    new_state: dict[str, dict] = {}
+    records = python_records(channel)
+    pending: dict[str, tuple[_Rec, conda_pkg.CondaPackage]] = {}
+    kinds: dict[str, str] = {}  # conda name -> package_type
+    placed: dict[str, Path] = {}  # file name -> its partial, until renamed into place
+    work = scratch_dir(view, "work")
+    try:
+        # pass 1: reuse what is cached, read, classify and check what is not (nothing written yet)
+        for rec in records:
+            if rec.name in INTERPRETER:
+                # the interpreter is the runtime itself (and its site-packages holds only a
+                # README); never a wheel or a lock entry Pyodide would try to install
+                report.skipped.append(rec.name)
+                continue
+            cached = state.get(rec.sha256)
+            if cached and (view / cached["artifact"]["file_name"]).is_file() \
+                    and (view / cached["artifact"]["file_name"]).stat().st_size == cached["artifact"]["size"]:
+                new_state[rec.sha256] = cached
+                kinds[rec.name] = cached["artifact"]["package_type"]
+                report.reused.append(rec.name)
+                continue
+            t0 = time.monotonic()
+            conda_file = channel.path / rec.subdir / rec.filename
+            dest = work / rec.name
+            conda_pkg.extract(conda_file, dest)
+            pkg = conda_pkg.read(dest)
+            report.build_seconds[rec.name] = time.monotonic() - t0
+            if pkg.is_python:
+                kinds[rec.name] = "package"
+            elif pkg.shared_libs:
+                kinds[rec.name] = "shared_library"
+            else:
+                report.skipped.append(rec.name)
+                continue
+            check_content(pkg, conda_file)
+            pending[rec.name] = (rec, pkg)
+        # pass 2: convert into temporary names; Requires-Dist names only Python distributions
+        for name, (rec, pkg) in pending.items():
+            t0 = time.monotonic()
+            if kinds[name] == "package":
+                reqs = [r for d in rec.depends
+                        if kinds.get(spec_name(d)) != "shared_library" and (r := to_pep508(d))]
+                art = build_wheel(pkg, reqs, view)
+            else:
+                art = build_shared_library(pkg, view)
+            placed[art.file_name] = partial_path(view / art.file_name)
+            report.build_seconds[name] = report.build_seconds.get(name, 0.0) + time.monotonic() - t0
+            report.built.append(name)
+            new_state[rec.sha256] = {"artifact": asdict(art), "conda": f"{rec.subdir}/{rec.filename}",
+                                     "name": rec.name, "timestamp": rec.timestamp}
         # the lock: channel packages, then runtime packages the channel does not provide
         entries: dict[str, dict] = {}
         piplite: dict[str, tuple[str, dict]] = {}
@@ -219,16 +235,25 @@ def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: 
             entries[key] = lock_entry(art, [d for d in deps if d not in NOT_PYTHON and not d.startswith("__")],
                                       {"wasm-forge": {"conda": st["conda"], "conda_sha256": sha}})
             if art.file_name.endswith(".whl"):
-                piplite[art.dist_name] = (art.version, release(view / art.file_name, art.sha256,
+                wheel_file = placed.get(art.file_name, view / art.file_name)
+                piplite[art.dist_name] = (art.version, release(wheel_file, art.file_name, art.sha256,
                                                                art.requires_python, st["timestamp"]))
+        # pass 3: swap in; files first, then all.json, then the lock (what clients read first)
+        for file_name, tmp in placed.items():
+            os.replace(tmp, view / file_name)
+        placed.clear()
         runtime_files: set[str] = set()
         for name in runtime_packages:
             if canonicalize_name(name) in entries:
                 continue
-            try:
-                rw = runtime.runtime_wheel(name, cache_dir)
-            except (RuntimeError, OSError, KeyError) as exc:
-                report.warnings.append(f"runtime package {name} left out of the view: {exc}")
+            rw = fetched.get(name)
+            if rw is None:  # the channel held it when the lock was not yet ours, and lost it since
+                try:
+                    rw = runtime.runtime_wheel(name, cache_dir)
+                except (RuntimeError, OSError, KeyError) as exc:
+                    rw = exc
+            if isinstance(rw, Exception):
+                report.warnings.append(f"runtime package {name} left out of the view: {rw}")
                 continue
             dest = view / rw.path.name
             if not dest.is_file() or dest.stat().st_size != rw.path.stat().st_size:
@@ -236,7 +261,7 @@ def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: 
             runtime_files.add(rw.path.name)
             entries[canonicalize_name(name)] = {**rw.entry, "file_name": rw.path.name, "sha256": rw.sha256,
                                                 "tool": {"wasm-forge": {"source": f"pyodide {runtime.PYODIDE_VERSION} runtime package"}}}
-            piplite[name] = (rw.entry["version"], release(dest, rw.sha256, None))
+            piplite[name] = (rw.entry["version"], release(dest, dest.name, rw.sha256, None))
         for key, entry in entries.items():
             missing = [d for d in entry["depends"] if d not in entries]
             if missing:
@@ -246,7 +271,7 @@ def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: 
         if include_runtime:
             _sync_runtime_files(view, cache_dir)
         _write_atomic(view / ALL_JSON, render_index(piplite))
-        _write_atomic(view / LOCK_FILE, render_lock(runtime.lock_info(cache_dir), entries))
+        _write_atomic(view / LOCK_FILE, render_lock(info, entries))
         _write_atomic(view / STATE_FILE, json.dumps({"format": FORMAT, "packages": new_state}, indent=1,
                                                     sort_keys=True) + "\n")
         keep = {e["file_name"] for e in entries.values()} | runtime_files
@@ -256,5 +281,7 @@ def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: 
                 f.unlink()
                 report.removed.append(f.name)
         report.packages = sorted(entries)
-    report.seconds = time.monotonic() - start
-    return report
+    finally:
+        for tmp in placed.values():
+            tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)

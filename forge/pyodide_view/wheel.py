@@ -1,29 +1,45 @@
 """Turn one extracted conda package into the file Pyodide installs: a wheel for Python
 packages (tagged `py3-none-any` or for the Pyodide ABI) or a zip of `.so` files for a
-`shared_library`. Output is deterministic, so an unchanged package gives the same sha256."""
+`shared_library`. Output is deterministic, so an unchanged package gives the same sha256.
+
+The ecosystem's libraries do the packaging: `packaging` names, versions, tags, wheel file
+names and reads/writes METADATA; `wheel.wheelfile.WheelFile` writes the archive and its
+RECORD. A wheel's tag must match its content (`check_content`), or the view refuses it.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from packaging.utils import canonicalize_name
+from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
+from wheel.wheelfile import WheelFile
 
+from ..channel import partial_path
+from ..errors import ForgeError
 from ..toolchain.target import PLATFORM_TAG, PYTHON_XY
 from .conda_pkg import CondaPackage
 
 _PY = "cp" + PYTHON_XY.replace(".", "")
-PURE_TAG = "py3-none-any"
-COMPILED_TAG = f"{_PY}-{_PY}-{PLATFORM_TAG}"
-ABI3_TAG = f"{_PY}-abi3-{PLATFORM_TAG}"
+PURE = Tag("py3", "none", "any")
+COMPILED = Tag(_PY, _PY, PLATFORM_TAG)
+ABI3 = Tag(_PY, "abi3", PLATFORM_TAG)
+PURE_TAG, COMPILED_TAG, ABI3_TAG = str(PURE), str(COMPILED), str(ABI3)
 #: dist-info files that describe one installation, not the distribution.
 _INSTALL_ONLY = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+#: File name endings of native code (any platform's shared objects and DLLs).
+NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+#: Directory names and file names that only tests live in (Pyodide's unvendored tests).
+_TEST_DIRS = {"tests", "test", "testing"}
+_TEST_FILE = re.compile(r"^(test_.*|.*_test|conftest)\.py$")
 
 
 @dataclass(frozen=True)
@@ -42,16 +58,69 @@ class Artifact:
 
 
 def wheel_tag(pkg: CondaPackage) -> str:
-    """`py3-none-any` unless the package carries extension modules (then the Pyodide ABI tag)."""
+    """The tag the package's content calls for: a noarch package is always `py3-none-any`; an
+    emscripten-wasm32 one with extension modules gets the Pyodide ABI tag (abi3 if all are)."""
     exts = [p for p in pkg.site_files if p.endswith(".so")]
-    if not exts:
+    if pkg.subdir == "noarch" or not exts:
         return PURE_TAG
     return ABI3_TAG if all(p.endswith(".abi3.so") for p in exts) else COMPILED_TAG
 
 
+def _native_kind(path: Path) -> str | None:
+    """What native code a file's first bytes say it is (ELF, Mach-O, PE, wasm), or None."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if head.startswith(b"\x7fELF"):
+        return "an ELF binary"
+    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
+        return "a Mach-O binary"
+    if head.startswith(b"MZ") and len(head) >= 64 and path.suffix != ".exe":
+        # (a pure wheel may carry Windows launcher .exe files as data, as setuptools' does)
+        offset = int.from_bytes(head[60:64], "little")
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            if fh.read(4) == b"PE\0\0":
+                return "a Windows PE binary"
+    if head.startswith(b"\0asm"):
+        return "a WebAssembly module"
+    return None
+
+
+def check_content(pkg: CondaPackage, conda_file: Path) -> None:
+    """Refuse a package whose wheel (or shared-library zip) would not match its tag.
+
+    A `py3-none-any` wheel holds no native code at all (no `.so`/`.pyd`/`.dylib`/`.dll`, no
+    ELF, Mach-O, PE or wasm file); a Pyodide-tagged wheel's extension modules, and a
+    shared-library zip's libraries, are all WebAssembly side modules (no build machine code).
+    """
+    def refuse(what: str, fix: str) -> ForgeError:
+        return ForgeError(f"the Pyodide view refuses package {pkg.name}: {what}", file=conda_file, fix=fix)
+
+    wasm = "a WebAssembly module"
+    if pkg.is_python:
+        tag = wheel_tag(pkg)
+        for rel, src in sorted(pkg.site_files.items()):
+            kind = _native_kind(src) or ("a shared library" if rel.endswith(NATIVE_SUFFIXES) else None)
+            if kind and tag == PURE_TAG:
+                where = "a noarch package" if pkg.subdir == "noarch" else "a package without extension modules"
+                raise refuse(f"its {PURE_TAG} wheel would hold {kind} ({rel}), and {where} must hold no native code",
+                             "make its recipe a compiled emscripten-wasm32 recipe (no `noarch: python`, script "
+                             "`forge-pyodide-build`), rebuild it and run `forge pyodide view` again")
+            if kind and kind != wasm:
+                raise refuse(f"its {tag} wheel would hold {kind} ({rel}), not a WebAssembly side module",
+                             "cross-build the package with `forge-pyodide-build` (emscripten), rebuild it and run "
+                             "`forge pyodide view` again")
+    for rel, src in sorted(pkg.shared_libs.items()):
+        kind = _native_kind(src)
+        if kind != wasm:
+            raise refuse(f"its shared library {rel} is {kind or 'not a binary'}, not a WebAssembly side module",
+                         "build the library with emscripten (`forge-pyodide-build` or emcc), rebuild it and run "
+                         "`forge pyodide view` again")
+
+
 def escape(name: str) -> str:
-    """A distribution name as it appears in wheel file names."""
-    return re.sub(r"[-_.]+", "_", name).lower()
+    """A distribution name as it appears in wheel file names (and dist-info folders)."""
+    return canonicalize_name(name).replace("-", "_")
 
 
 def _norm_version(v: str) -> str:
@@ -61,8 +130,13 @@ def _norm_version(v: str) -> str:
         return v
 
 
-def _hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+def _is_extra_only(line: str) -> bool:
+    """A `Requires-Dist:` header whose marker names an extra (an optional feature)."""
+    try:
+        req = Requirement(line.split(":", 1)[1].strip())
+    except InvalidRequirement:
+        return "extra" in line
+    return req.marker is not None and re.search(r"\bextra\b", str(req.marker)) is not None
 
 
 def _headers(text: str) -> tuple[list[str], str]:
@@ -77,25 +151,19 @@ def _headers(text: str) -> tuple[list[str], str]:
     return logical, body if sep else ""
 
 
-def _field(headers: list[str], key: str) -> str | None:
-    for h in headers:
-        k, _, v = h.partition(":")
-        if k.strip().lower() == key.lower():
-            return v.strip()
-    return None
-
-
 def rewrite_metadata(text: str, requires_dist: list[str]) -> str:
     """Replace unconditional Requires-Dist with the conda run requirements; keep extras.
 
     The conda package's run requirements are what the channel guarantees; lines with an
-    `extra ==` marker describe optional features and stay as the project wrote them.
+    `extra` marker describe optional features and stay as the project wrote them. Every other
+    header line and the description stay byte for byte (packaging's writer would re-serialise
+    every field, dropping or rejecting what an upstream METADATA carries).
     """
     headers, body = _headers(text)
     out: list[str] = []
     inserted = False
     for h in headers:
-        if h.lower().startswith("requires-dist:") and "extra ==" not in h.replace("extra==", "extra =="):
+        if h.lower().startswith("requires-dist:") and not _is_extra_only(h):
             if not inserted:
                 out += [f"Requires-Dist: {r}" for r in requires_dist]
                 inserted = True
@@ -109,15 +177,17 @@ def rewrite_metadata(text: str, requires_dist: list[str]) -> str:
 
 
 def _synth_metadata(pkg: CondaPackage, requires_dist: list[str], requires_python: str | None) -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {pkg.name}", f"Version: {pkg.version}"]
+    """METADATA for a package without a dist-info, written by packaging from the conda metadata."""
+    raw: RawMetadata = {"metadata_version": "2.1", "name": pkg.name, "version": _norm_version(pkg.version)}
     if pkg.about.get("summary"):
-        lines.append(f"Summary: {pkg.about['summary']}")
+        raw["summary"] = str(pkg.about["summary"]).strip().replace("\n", " ")
     if pkg.about.get("license") or pkg.index.get("license"):
-        lines.append(f"License: {pkg.about.get('license') or pkg.index.get('license')}")
+        raw["license"] = str(pkg.about.get("license") or pkg.index.get("license"))
     if requires_python:
-        lines.append(f"Requires-Python: {requires_python}")
-    lines += [f"Requires-Dist: {r}" for r in requires_dist]
-    return "\n".join(lines) + "\n"
+        raw["requires_python"] = requires_python
+    if requires_dist:
+        raw["requires_dist"] = list(requires_dist)
+    return bytes(Metadata.from_raw(raw).as_rfc822()).decode()
 
 
 def _python_spec(pkg: CondaPackage) -> str | None:
@@ -128,8 +198,24 @@ def _python_spec(pkg: CondaPackage) -> str | None:
     return None
 
 
+def is_tests_only(pkg: CondaPackage) -> bool:
+    """A `<name>-tests` package holding only test files (Pyodide's unvendored tests, e.g.
+    numpy-tests): importing the parent package must never load it."""
+    if not pkg.name.endswith("-tests"):
+        return False
+    payload = [PurePosixPath(r) for r in pkg.site_files if not r.split("/")[0].endswith((".dist-info", ".data"))]
+    return bool(payload) and all(_TEST_DIRS & set(p.parts[:-1]) or _TEST_FILE.match(p.name) for p in payload)
+
+
 def top_level_imports(pkg: CondaPackage) -> tuple[str, ...]:
-    """Importable top-level names: the recipe's test imports first, then what the files hold."""
+    """Importable top-level names: the recipe's test imports first, then what the files hold.
+
+    A tests-only package claims its own name, as Pyodide's lock does for numpy-tests
+    (`imports: ["numpy-tests"]`): no import statement matches it, so Pyodide's
+    loadPackagesFromImports never loads tests for `import numpy`.
+    """
+    if is_tests_only(pkg):
+        return (canonicalize_name(pkg.name),)
     names: list[str] = [i.split(".")[0] for i in pkg.test_imports]
     for rel in pkg.site_files:
         first, _, rest = rel.partition("/")
@@ -153,48 +239,68 @@ def _zipinfo(name: str, src: Path | None) -> zipfile.ZipInfo:
     return zi
 
 
-def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> Artifact:
-    """Write the package's wheel into out_dir (under a temporary name the caller renames)."""
+class _ReproducibleWheel(WheelFile):
+    """WheelFile (RECORD with sha256 and sizes) with every entry at a fixed 1980 timestamp,
+    RECORD included, so the same conda package always gives the same bytes."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None) -> None:  # noqa: ANN001
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = _zipinfo(zinfo_or_arcname, None)
+        super().writestr(zinfo_or_arcname, data, compress_type)
+
+
+def _dist_info(pkg: CondaPackage) -> tuple[str | None, RawMetadata | None, str | None]:
+    """The package's own dist-info folder, its METADATA as packaging reads it, and the text."""
     dist_infos = sorted({r.split("/")[0] for r in pkg.site_files if r.split("/")[0].endswith(".dist-info")})
+    if not dist_infos or f"{dist_infos[0]}/METADATA" not in pkg.site_files:
+        return None, None, None
+    text = pkg.site_files[f"{dist_infos[0]}/METADATA"].read_text(encoding="utf-8")
+    return dist_infos[0], parse_email(text)[0], text
+
+
+def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> Artifact:
+    """Write the package's wheel into out_dir under `partial_path` (the caller renames it)."""
+    old_di, raw, meta_text = _dist_info(pkg)
     requires_python = _python_spec(pkg)
-    extra: dict[str, bytes] = {}
-    if dist_infos:
-        di = dist_infos[0]
-        meta_text = pkg.site_files[f"{di}/METADATA"].read_text(encoding="utf-8")
-        headers, _ = _headers(meta_text)
-        dist_name = _field(headers, "Name") or pkg.name
-        version = _field(headers, "Version") or pkg.version
-        requires_python = _field(headers, "Requires-Python") or requires_python
-        meta = rewrite_metadata(meta_text, requires_dist)
-    else:
-        dist_name, version = pkg.name, _norm_version(pkg.version)
-        di = f"{escape(dist_name)}-{version}.dist-info"
-        meta = _synth_metadata(pkg, requires_dist, requires_python)
-    tag = wheel_tag(pkg)
-    file_name = f"{escape(dist_name)}-{_norm_version(version).replace('-', '_')}-{tag}.whl"
-    extra[f"{di}/METADATA"] = meta.encode()
-    if pkg.entry_points and f"{di}/entry_points.txt" not in pkg.site_files:
+    try:
+        if raw is not None and meta_text is not None:
+            dist_name = raw.get("name") or pkg.name
+            version = raw.get("version") or pkg.version
+            requires_python = raw.get("requires_python") or requires_python
+            metadata = rewrite_metadata(meta_text, requires_dist)
+        else:
+            dist_name, version = pkg.name, _norm_version(pkg.version)
+            metadata = _synth_metadata(pkg, requires_dist, requires_python)
+        written = Metadata.from_email(metadata, validate=False)
+        written.name, written.version, written.requires_dist  # noqa: B018  (each access validates the field)
+        tag = wheel_tag(pkg)
+        file_name = f"{escape(dist_name)}-{_norm_version(version).replace('-', '_')}-{tag}.whl"
+        parse_wheel_filename(file_name)
+    except (InvalidMetadata, InvalidWheelFilename, InvalidVersion) as exc:
+        raise ForgeError(f"the Pyodide view cannot make a wheel of package {pkg.name} ({exc})",
+                         file=pkg.root, fix="fix the package's name, version or requirements in its recipe") from None
+    # the wheel's dist-info folder is named as its file name says (what installers look for)
+    di = f"{escape(dist_name)}-{_norm_version(version).replace('-', '_')}.dist-info"
+    extra: dict[str, bytes] = {f"{di}/METADATA": metadata.encode()}
+    if pkg.entry_points and not (old_di and f"{old_di}/entry_points.txt" in pkg.site_files):
         extra[f"{di}/entry_points.txt"] = ("[console_scripts]\n" + "\n".join(
             re.sub(r"\s*=\s*", " = ", ep, count=1) for ep in pkg.entry_points) + "\n").encode()
+    # WHEEL stays four hand-written lines: only bdist_wheel (setuptools) has a writer for it
     extra[f"{di}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: wasm-forge\n"
                             f"Root-Is-Purelib: {'true' if tag == PURE_TAG else 'false'}\nTag: {tag}\n").encode()
-    skip = {f"{d}/{f}" for d in dist_infos for f in _INSTALL_ONLY} | set(extra)
-    record: list[str] = []
-    tmp = out_dir / f".partial-{file_name}"
-    with zipfile.ZipFile(tmp, "w") as zf:
-        for rel in sorted(r for r in pkg.site_files if r not in skip and not r.split("/")[0].endswith(".dist-info")):
-            data = pkg.site_files[rel].read_bytes()
-            zf.writestr(_zipinfo(rel, pkg.site_files[rel]), data)
-            record.append(f"{rel},{_hash(data)},{len(data)}")
-        for rel in sorted(r for r in pkg.site_files if r not in skip and r.split("/")[0].endswith(".dist-info")):
-            data = pkg.site_files[rel].read_bytes()
-            zf.writestr(_zipinfo(rel, pkg.site_files[rel]), data)
-            record.append(f"{rel},{_hash(data)},{len(data)}")
+    skip = {f"{old_di}/{f}" for f in _INSTALL_ONLY | {"METADATA"}} if old_di else set()
+
+    def arcname(rel: str) -> str:
+        return f"{di}/{rel.split('/', 1)[1]}" if old_di and rel.split("/")[0] == old_di else rel
+
+    files = sorted(r for r in pkg.site_files if r not in skip)
+    tmp = partial_path(out_dir / file_name)
+    with _ReproducibleWheel(tmp, "w") as wf:
+        for rel in [r for r in files if not r.split("/")[0].endswith(".dist-info")] + \
+                   [r for r in files if r.split("/")[0].endswith(".dist-info")]:
+            wf.writestr(_zipinfo(arcname(rel), pkg.site_files[rel]), pkg.site_files[rel].read_bytes())
         for rel, data in extra.items():
-            zf.writestr(_zipinfo(rel, None), data)
-            record.append(f"{rel},{_hash(data)},{len(data)}")
-        record.append(f"{di}/RECORD,,")
-        zf.writestr(_zipinfo(f"{di}/RECORD", None), "\n".join(record) + "\n")
+            wf.writestr(_zipinfo(rel, None), data)
     return _artifact(tmp, file_name, "package", "site", dist_name, version,
                      top_level_imports(pkg), requires_python)
 
@@ -202,7 +308,7 @@ def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> A
 def build_shared_library(pkg: CondaPackage, out_dir: Path) -> Artifact:
     """Zip a package's lib/*.so* for Pyodide, which unpacks it into /usr/lib ("dynlib")."""
     file_name = f"{pkg.name}-{pkg.version}.zip"
-    tmp = out_dir / f".partial-{file_name}"
+    tmp = partial_path(out_dir / file_name)
     with zipfile.ZipFile(tmp, "w") as zf:
         for rel in sorted(pkg.shared_libs):
             zf.writestr(_zipinfo(rel.split("/", 1)[1], pkg.shared_libs[rel]), pkg.shared_libs[rel].read_bytes())
