@@ -177,7 +177,7 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
     records = python_records(channel)
     pending: dict[str, tuple[_Rec, conda_pkg.CondaPackage]] = {}
     kinds: dict[str, str] = {}  # conda name -> package_type
-    placed: dict[str, Path] = {}  # file name -> its partial, until renamed into place
+    placed: dict[str, Path] = {}  # file name -> where it was built, until renamed into place
     work = scratch_dir(view, "work")
     try:
         # pass 1: reuse what is cached, read, classify and check what is not (nothing written yet)
@@ -209,16 +209,18 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
                 continue
             check_content(pkg, conda_file)
             pending[rec.name] = (rec, pkg)
-        # pass 2: convert into temporary names; Requires-Dist names only Python distributions
+        # pass 2: convert into the private work folder; Requires-Dist names only Python distributions
+        out = work / ".out"
+        out.mkdir()
         for name, (rec, pkg) in pending.items():
             t0 = time.monotonic()
             if kinds[name] == "package":
                 reqs = [r for d in rec.depends
                         if kinds.get(spec_name(d)) != "shared_library" and (r := to_pep508(d))]
-                art = build_wheel(pkg, reqs, view)
+                art = build_wheel(pkg, reqs, out)
             else:
-                art = build_shared_library(pkg, view)
-            placed[art.file_name] = partial_path(view / art.file_name)
+                art = build_shared_library(pkg, out)
+            placed[art.file_name] = out / art.file_name
             report.build_seconds[name] = report.build_seconds.get(name, 0.0) + time.monotonic() - t0
             report.built.append(name)
             new_state[rec.sha256] = {"artifact": asdict(art), "conda": f"{rec.subdir}/{rec.filename}",
@@ -282,6 +284,4 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
                 report.removed.append(f.name)
         report.packages = sorted(entries)
     finally:
-        for tmp in placed.values():
-            tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -22,7 +22,6 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 from wheel.wheelfile import WheelFile
 
-from ..channel import partial_path
 from ..errors import ForgeError
 from ..toolchain.target import PLATFORM_TAG, PYTHON_XY
 from .conda_pkg import CondaPackage
@@ -177,17 +176,20 @@ def rewrite_metadata(text: str, requires_dist: list[str]) -> str:
 
 
 def _synth_metadata(pkg: CondaPackage, requires_dist: list[str], requires_python: str | None) -> str:
-    """METADATA for a package without a dist-info, written by packaging from the conda metadata."""
-    raw: RawMetadata = {"metadata_version": "2.1", "name": pkg.name, "version": _norm_version(pkg.version)}
+    """METADATA for a package without a dist-info, from the conda metadata.
+
+    Written by hand and validated by packaging: packaging's own writer (`as_rfc822`) emits
+    lower-case field names, which twine / pkginfo do not read.
+    """
+    lines = ["Metadata-Version: 2.1", f"Name: {pkg.name}", f"Version: {_norm_version(pkg.version)}"]
     if pkg.about.get("summary"):
-        raw["summary"] = str(pkg.about["summary"]).strip().replace("\n", " ")
+        lines.append("Summary: " + " ".join(str(pkg.about["summary"]).split()))
     if pkg.about.get("license") or pkg.index.get("license"):
-        raw["license"] = str(pkg.about.get("license") or pkg.index.get("license"))
+        lines.append(f"License: {pkg.about.get('license') or pkg.index.get('license')}")
     if requires_python:
-        raw["requires_python"] = requires_python
-    if requires_dist:
-        raw["requires_dist"] = list(requires_dist)
-    return bytes(Metadata.from_raw(raw).as_rfc822()).decode()
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in requires_dist]
+    return "\n".join(lines) + "\n"
 
 
 def _python_spec(pkg: CondaPackage) -> str | None:
@@ -259,7 +261,9 @@ def _dist_info(pkg: CondaPackage) -> tuple[str | None, RawMetadata | None, str |
 
 
 def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> Artifact:
-    """Write the package's wheel into out_dir under `partial_path` (the caller renames it)."""
+    """Write the package's wheel into out_dir, a private folder (the caller moves it into place).
+
+    The file has its final name there: WheelFile derives the RECORD's path from it."""
     old_di, raw, meta_text = _dist_info(pkg)
     requires_python = _python_spec(pkg)
     try:
@@ -272,7 +276,7 @@ def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> A
             dist_name, version = pkg.name, _norm_version(pkg.version)
             metadata = _synth_metadata(pkg, requires_dist, requires_python)
         written = Metadata.from_email(metadata, validate=False)
-        written.name, written.version, written.requires_dist  # noqa: B018  (each access validates the field)
+        written.name, written.version, written.requires_dist, written.requires_python  # noqa: B018  (validates each)
         tag = wheel_tag(pkg)
         file_name = f"{escape(dist_name)}-{_norm_version(version).replace('-', '_')}-{tag}.whl"
         parse_wheel_filename(file_name)
@@ -294,7 +298,7 @@ def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> A
         return f"{di}/{rel.split('/', 1)[1]}" if old_di and rel.split("/")[0] == old_di else rel
 
     files = sorted(r for r in pkg.site_files if r not in skip)
-    tmp = partial_path(out_dir / file_name)
+    tmp = out_dir / file_name
     with _ReproducibleWheel(tmp, "w") as wf:
         for rel in [r for r in files if not r.split("/")[0].endswith(".dist-info")] + \
                    [r for r in files if r.split("/")[0].endswith(".dist-info")]:
@@ -306,9 +310,10 @@ def build_wheel(pkg: CondaPackage, requires_dist: list[str], out_dir: Path) -> A
 
 
 def build_shared_library(pkg: CondaPackage, out_dir: Path) -> Artifact:
-    """Zip a package's lib/*.so* for Pyodide, which unpacks it into /usr/lib ("dynlib")."""
+    """Zip a package's lib/*.so* for Pyodide, which unpacks it into /usr/lib ("dynlib"), into
+    out_dir, a private folder (the caller moves it into place)."""
     file_name = f"{pkg.name}-{pkg.version}.zip"
-    tmp = partial_path(out_dir / file_name)
+    tmp = out_dir / file_name
     with zipfile.ZipFile(tmp, "w") as zf:
         for rel in sorted(pkg.shared_libs):
             zf.writestr(_zipinfo(rel.split("/", 1)[1], pkg.shared_libs[rel]), pkg.shared_libs[rel].read_bytes())

@@ -138,14 +138,14 @@ def test_a_sweep_never_touches_a_live_writers_files(tmp_path: Path) -> None:
 def test_two_forge_builds_at_once_lose_nothing(tmp_path: Path) -> None:
     """Two `forge build` processes, different tiny recipes, one channel: the repodata, the
     Pyodide lock and piplite's all.json each list every package of both."""
-    a = [f"tv-a{i}" for i in range(3)]
-    b = [f"tv-b{i}" for i in range(3)]
+    a = [f"tv-a{i}" for i in range(3)]  # a ends first: its view refresh overlaps b's publishes
+    b = [f"tv-b{i}" for i in range(6)]
     cfg = make_repo(tmp_path / "repo", {n: pure(n, {f"{n.replace('-', '_')}/__init__.py": f"N = {n!r}"})
                                         for n in a + b})
     lock_info()  # the Pyodide dist and micropip in the session cache, so the two builds only race
     runtime_wheel("micropip")  # on the channel
     channel = tmp_path / "channel"
-    cmd = [sys.executable, "-c", "from forge.cli import main; main()", "build", "--jobs", "1", "--channel", str(channel)]
+    cmd = [sys.executable, "-c", "from forge.cli import main; main()", "build", "--jobs", "2", "--channel", str(channel)]
     procs = [subprocess.Popen([*cmd, *names], env=forge_env(cfg.root), cwd=cfg.root, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for names in (a, b)]
     outs = [p.communicate(timeout=600)[0] for p in procs]
