@@ -58,3 +58,46 @@ def test_names_and_tags() -> None:
     assert escape("Foo.Bar") == "foo_bar"
     assert normalize("typing_extensions") == "typing-extensions"
     assert COMPILED_TAG == "cp314-cp314-pyemscripten_2026_0_wasm32"
+
+
+def _pkg(root, name: str, subdir: str, files: dict[str, bytes]):  # noqa: ANN001, ANN202
+    """A CondaPackage over real files (what conda_pkg.read gives for an extracted package)."""
+    from forge.pyodide_view.conda_pkg import CondaPackage  # noqa: PLC0415
+
+    site: dict = {}
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+        site[rel] = root / rel
+    return CondaPackage(root=root, index={"name": name, "version": "1.0", "subdir": subdir}, link={}, about={},
+                        test_imports=(), site_files=site)
+
+
+def test_tests_only_packages_claim_their_own_name(tmp_path) -> None:  # noqa: ANN001
+    from forge.pyodide_view.wheel import is_tests_only, top_level_imports  # noqa: PLC0415
+
+    numpy_tests = _pkg(tmp_path / "a", "numpy-tests", "emscripten-wasm32", {
+        "numpy/tests/test_numpy_version.py": b"", "numpy/_core/tests/data/umath-validation-set-exp.csv": b"1",
+        "numpy/f2py/tests/src/kind/foo.f90": b"", "numpy/conftest.py": b""})
+    assert is_tests_only(numpy_tests) and top_level_imports(numpy_tests) == ("numpy-tests",)
+    # a name ending in -tests is not enough: real modules make it an ordinary package
+    plugin = _pkg(tmp_path / "b", "pytest-tests", "noarch", {"pytest_tests/__init__.py": b"", "pytest_tests/x.py": b""})
+    assert not is_tests_only(plugin) and top_level_imports(plugin) == ("pytest_tests",)
+
+
+def test_tag_follows_the_subdir_and_the_content_must_match(tmp_path) -> None:  # noqa: ANN001
+    from forge.errors import ForgeError  # noqa: PLC0415
+    from forge.pyodide_view.wheel import PURE_TAG, check_content, wheel_tag  # noqa: PLC0415
+
+    elf, wasm = b"\x7fELF\x02\x01\x01" + b"\0" * 60, b"\0asm\x01\0\0\0"
+    noarch = _pkg(tmp_path / "a", "m", "noarch", {"m/__init__.py": b"", "m/_c.cpython-311-x86_64-linux-gnu.so": elf})
+    assert wheel_tag(noarch) == PURE_TAG  # never a Pyodide tag for a noarch package
+    with pytest.raises(ForgeError, match=r"refuses package m: its py3-none-any wheel would hold an ELF binary"):
+        check_content(noarch, tmp_path / "m.conda")
+    ext = _pkg(tmp_path / "b", "e", "emscripten-wasm32", {"e/_c.cpython-314-wasm32-emscripten.so": wasm,
+                                                          "e/setup.exe": b"MZ" + b"\0" * 62})
+    assert wheel_tag(ext) == COMPILED_TAG
+    check_content(ext, tmp_path / "e.conda")  # wasm side modules (and a launcher .exe as data) are fine
+    pure = _pkg(tmp_path / "c", "p", "noarch", {"p/__init__.py": b"", "p/data.bin": wasm})
+    with pytest.raises(ForgeError, match="a WebAssembly module"):
+        check_content(pure, tmp_path / "p.conda")
