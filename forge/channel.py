@@ -22,10 +22,10 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .errors import ForgeError
@@ -33,12 +33,12 @@ from .errors import ForgeError
 #: Subdirs every channel has: consumers probe noarch and our target platform.
 BASE_SUBDIRS = ("noarch", "emscripten-wasm32")
 _LOCK = ".forge-publish.lock"
-T = TypeVar("T")
 _TMP_PREFIX = ".partial-"
 #: A writer's temporary file or folder, with the writer's pid (none in older forges' names).
 _LEFTOVER = re.compile(r"^\.(?:partial|index|work)-(?:(\d+)-)?")
 #: Locks this thread holds, by channel path: Channel.lock() is re-entrant within a thread.
 _HELD = threading.local()
+T = TypeVar("T")
 
 
 def partial_path(dest: Path) -> Path:

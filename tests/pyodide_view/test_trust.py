@@ -59,8 +59,13 @@ def compiled(name: str, files: dict[str, str], site: str = WASM_SITE) -> str:
 def rattler_build(tmp: Path, recipes: dict[str, str]) -> list[Path]:
     """Build each recipe with rattler-build for emscripten-wasm32 (tests skipped): real .conda
     files that did not go through the forge's own checks, as a wrong artifact would."""
-    from rattler_build import (EnvironmentIsolation, PlatformConfig, RenderConfig, Stage0Recipe,  # noqa: PLC0415
-                               ToolConfiguration)
+    from rattler_build import (  # noqa: PLC0415
+        EnvironmentIsolation,
+        PlatformConfig,
+        RenderConfig,
+        Stage0Recipe,
+        ToolConfiguration,
+    )
 
     made: list[Path] = []
     for name, text in recipes.items():
