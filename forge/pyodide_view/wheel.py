@@ -38,8 +38,8 @@ PURE_TAG, COMPILED_TAG, ABI3_TAG = str(PURE), str(COMPILED), str(ABI3)
 #: dist-info files that describe one installation, not the distribution.
 _INSTALL_ONLY = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-#: File name endings of native code (any platform's shared objects and DLLs).
-NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+#: File names of native code (any platform's shared objects and DLLs, versioned .so.N too).
+NATIVE_NAME = re.compile(r"\.(so(\.\d+)*|pyd|dylib|dll)$", re.IGNORECASE)
 #: Directory names and file names that only tests live in (Pyodide's unvendored tests).
 _TEST_DIRS = {"tests", "test", "testing"}
 _TEST_FILE = re.compile(r"^(test_.*|.*_test|conftest)\.py$")
@@ -70,47 +70,38 @@ def wheel_tag(pkg: CondaPackage) -> str:
 
 
 def _native_kind(path: Path) -> str | None:
-    """What native code a file's first bytes say it is (ELF, Mach-O, PE, wasm), or None."""
+    """What native code a file's first bytes announce (forge.artifacts.binary_kind: ELF,
+    Mach-O, PE/COFF, WebAssembly, ar), or None; symlinks are judged by their target."""
+    from ..artifacts import binary_kind  # noqa: PLC0415
+
     with open(path, "rb") as fh:
-        head = fh.read(64)
-    if head.startswith(b"\x7fELF"):
-        return "an ELF binary"
-    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
-        return "a Mach-O binary"
-    if head.startswith(b"MZ") and len(head) >= 64 and path.suffix != ".exe":
-        # (a pure wheel may carry Windows launcher .exe files as data, as setuptools' does)
-        offset = int.from_bytes(head[60:64], "little")
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            if fh.read(4) == b"PE\0\0":
-                return "a Windows PE binary"
-    if head.startswith(b"\0asm"):
-        return "a WebAssembly module"
-    return None
+        return binary_kind(fh.read(4096))
 
 
 def check_content(pkg: CondaPackage, conda_file: Path) -> None:
     """Refuse a package whose wheel (or shared-library zip) would not match its tag.
 
     A `py3-none-any` wheel holds no native code at all (no `.so`/`.pyd`/`.dylib`/`.dll`, no
-    ELF, Mach-O, PE or wasm file); a Pyodide-tagged wheel's extension modules, and a
-    shared-library zip's libraries, are all WebAssembly side modules (no build machine code).
+    ELF, Mach-O, PE, wasm or ar file); a Pyodide-tagged wheel's extension modules, and a
+    shared-library zip's libraries, are WebAssembly (no build machine code anywhere). The bytes
+    are judged as the publisher judges them (forge.artifacts); whether a module is a loadable
+    side module (dylink section, exception ABI) is the publisher's full check, not repeated here.
     """
     def refuse(what: str, fix: str) -> ForgeError:
         return ForgeError(f"the Pyodide view refuses package {pkg.name}: {what}", file=conda_file, fix=fix)
 
-    wasm = "a WebAssembly module"
+    wasm = "WebAssembly module"
     if pkg.is_python:
         tag = wheel_tag(pkg)
         for rel, src in sorted(pkg.site_files.items()):
-            kind = _native_kind(src) or ("a shared library" if rel.endswith(NATIVE_SUFFIXES) else None)
+            kind = _native_kind(src) or ("a shared-library file name" if NATIVE_NAME.search(rel) else None)
             if kind and tag == PURE_TAG:
                 where = "a noarch package" if pkg.subdir == "noarch" else "a package without extension modules"
-                raise refuse(f"its {PURE_TAG} wheel would hold {kind} ({rel}), and {where} must hold no native code",
-                             "make its recipe a compiled emscripten-wasm32 recipe (no `noarch: python`, script "
-                             "`forge-pyodide-build`), rebuild it and run `forge pyodide view` again")
-            if kind and kind != wasm:
-                raise refuse(f"its {tag} wheel would hold {kind} ({rel}), not a WebAssembly side module",
+                raise refuse(f"its {PURE_TAG} wheel would hold {rel}, native code ({kind}), and {where} must "
+                             "hold none", "make its recipe a compiled emscripten-wasm32 recipe (no `noarch: "
+                             "python`, script `forge-pyodide-build`), rebuild it and run `forge pyodide view` again")
+            if kind and kind != wasm and (NATIVE_NAME.search(rel) or kind.startswith(("ELF", "Mach-O", "PE"))):
+                raise refuse(f"its {tag} wheel would hold {rel}, {kind}, not a WebAssembly side module",
                              "cross-build the package with `forge-pyodide-build` (emscripten), rebuild it and run "
                              "`forge pyodide view` again")
     for rel, src in sorted(pkg.shared_libs.items()):

@@ -170,7 +170,7 @@ def test_two_forge_builds_at_once_lose_nothing(tmp_path: Path) -> None:
 REFUSED = {
     "noarch-elf": ({"bad-noarch": pure("bad-noarch", {"bad_noarch/__init__.py": "",
                                                       "bad_noarch/_native.cpython-311-x86_64-linux-gnu.so": ELF})},
-                   "bad-noarch", "bad_noarch/_native.cpython-311-x86_64-linux-gnu.so", "must hold no native code"),
+                   "bad-noarch", "bad_noarch/_native.cpython-311-x86_64-linux-gnu.so", "must hold none"),
     "wasm-elf": ({"bad-ext": compiled("bad-ext", {"bad_ext/__init__.py": "",
                                                   "bad_ext/_speed.cpython-314-wasm32-emscripten.so": ELF})},
                  "bad-ext", "bad_ext/_speed.cpython-314-wasm32-emscripten.so", "not a WebAssembly side module"),

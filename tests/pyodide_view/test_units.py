@@ -92,12 +92,16 @@ def test_tag_follows_the_subdir_and_the_content_must_match(tmp_path) -> None:  #
     elf, wasm = b"\x7fELF\x02\x01\x01" + b"\0" * 60, b"\0asm\x01\0\0\0"
     noarch = _pkg(tmp_path / "a", "m", "noarch", {"m/__init__.py": b"", "m/_c.cpython-311-x86_64-linux-gnu.so": elf})
     assert wheel_tag(noarch) == PURE_TAG  # never a Pyodide tag for a noarch package
-    with pytest.raises(ForgeError, match=r"refuses package m: its py3-none-any wheel would hold an ELF binary"):
+    with pytest.raises(ForgeError, match=r"refuses package m: its py3-none-any wheel would hold m/_c\S+, native code \(ELF"):
         check_content(noarch, tmp_path / "m.conda")
     ext = _pkg(tmp_path / "b", "e", "emscripten-wasm32", {"e/_c.cpython-314-wasm32-emscripten.so": wasm,
-                                                          "e/setup.exe": b"MZ" + b"\0" * 62})
+                                                          "e/libe.a": b"!<arch>\n"})
     assert wheel_tag(ext) == COMPILED_TAG
-    check_content(ext, tmp_path / "e.conda")  # wasm side modules (and a launcher .exe as data) are fine
+    check_content(ext, tmp_path / "e.conda")  # wasm modules (and a static library) are fine beside them
+    host = _pkg(tmp_path / "d", "h", "emscripten-wasm32", {"h/_c.cpython-314-wasm32-emscripten.so": wasm,
+                                                           "h/libh.so.1": b"\x7fELF\x02\x01\x01" + b"\0" * 60})
+    with pytest.raises(ForgeError, match=r"h/libh.so.1, ELF"):
+        check_content(host, tmp_path / "h.conda")
     pure = _pkg(tmp_path / "c", "p", "noarch", {"p/__init__.py": b"", "p/data.bin": wasm})
-    with pytest.raises(ForgeError, match="a WebAssembly module"):
+    with pytest.raises(ForgeError, match=r"p/data.bin, native code \(WebAssembly module\)"):
         check_content(pure, tmp_path / "p.conda")
