@@ -25,10 +25,12 @@ class BuildReport:
     results: dict[str, RecipeResult] = field(default_factory=dict)
     seconds: float = 0.0
     view: object | None = None  # the Pyodide view report, when the view was refreshed
+    #: why the view refresh after the builds failed (the packages themselves are published)
+    view_error: ForgeError | None = None
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "built" for r in self.results.values())
+        return self.view_error is None and all(r.status == "built" for r in self.results.values())
 
     def by_status(self, status: str) -> list[str]:
         return sorted(n for n, r in self.results.items() if r.status == status)
@@ -82,7 +84,10 @@ def build(
         from .pyodide_view import publish_view  # noqa: PLC0415
 
         # one build, every consumer: keep the Pyodide view in step with the repodata
-        report.view = publish_view(ws.channel.path)
+        try:
+            report.view = publish_view(ws.channel.path)
+        except ForgeError as exc:  # a toolchain or a refused wheel: said after the summary
+            report.view_error = exc
     report.seconds = time.monotonic() - start
     return report
 

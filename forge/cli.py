@@ -72,10 +72,14 @@ def build(
     if report.results:
         err.print(summary_table(report.results, present))
         err.print(f"channel: {cfg.channel_dir}  ({report.seconds:.1f}s)")
+    if report.view_error is not None:
+        err.print(f"[red]error:[/] the packages are published but the Pyodide view was not refreshed: "
+                  f"{report.view_error}", highlight=False, soft_wrap=True)
     if not report.ok:
         failed = report.by_status("failed")
         skipped = report.by_status("skipped")
-        err.print(f"[red]failed: {', '.join(failed)}[/]" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+        if failed or skipped:
+            err.print(f"[red]failed: {', '.join(failed)}[/]" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
         raise typer.Exit(1)
 
 
