@@ -24,6 +24,25 @@ from tests.forge_testlib import REPO, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 
+#: The fast tier (`pytest -m unit`): modules whose tests need no build root, redis, node or
+#: network (they pass under `unshare -n`); a test among them that builds a channel or fetches
+#: (a fixture below, or the `network` marker) stays in the full tier.
+UNIT_MODULES = {
+    "tests.test_layering", "tests.test_artifacts", "tests.test_render", "tests.test_graph", "tests.test_changed",
+    "tests.test_lint", "tests.toolchain.test_units", "tests.toolchain.test_pyconfig", "tests.toolchain.test_target_pins",
+    "tests.toolchain.test_mirror", "tests.toolchain.test_buildroot_detect", "tests.pyodide_view.test_units",
+    "tests.platform.test_wasmcheck",
+}
+BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__ in UNIT_MODULES and not BUILDING_FIXTURES & set(
+                getattr(item, "fixturenames", ())) and not item.get_closest_marker("network"):
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _forge_cache(tmp_path_factory: pytest.TempPathFactory) -> None:

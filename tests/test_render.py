@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.forge_testlib import REPO, forge_cli, make_repo
 
 from forge import api
@@ -76,6 +78,7 @@ def test_every_repo_recipe_renders(tmp_path: Path) -> None:
     assert all(r.outputs and not r.published for r in rows)
 
 
+@pytest.mark.network
 def test_forge_new_writes_a_recipe_that_renders(tmp_path: Path) -> None:
     """`forge new six` resolves the newest sdist through pip's index and writes a noarch: python
     recipe with its sha256; it renders, and a second `forge new` refuses to overwrite."""
