@@ -103,6 +103,8 @@ def run_graph(
                 name, job = running.pop(fut)
                 try:
                     outcome = fut.result()
+                except ForgeError:
+                    raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
                 except Exception as exc:  # executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
                                            error=f"recipe '{name}': the executor failed: {exc}")

@@ -16,7 +16,12 @@ Redis keys (workers.blobs, workers.registry), which the coordinator verifies.
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_init
 
 from . import settings
 
@@ -57,3 +62,29 @@ def make_app(url: str | None = None) -> Celery:
 
 
 app = make_app()
+
+
+@worker_init.connect
+def _preflight(sender: Any = None, **_: Any) -> None:
+    """Before a worker takes builds: Redis accepts us and this machine can build, else say why
+    and exit 1 (a misconfigured or broken worker would otherwise retry forever or fail every build)."""
+    from . import health  # noqa: PLC0415
+
+    url = (sender.app.conf.broker_url if sender is not None else None) or settings.farm_url()
+    name = getattr(sender, "hostname", None) or "worker"
+    try:
+        settings.check_redis(url)
+    except settings.FarmConfigError as exc:
+        print(f"error: worker {name}: {exc}", file=sys.stderr, flush=True)
+        os._exit(1)
+    except Exception:  # noqa: BLE001  (an outage: Celery reconnects by itself)
+        pass
+    try:  # a restarted worker starts with a clean record
+        client = settings.redis_client(url)
+        client.delete(health.quarantine_key(name), settings.key("worker", name, "infra"))
+    except Exception:  # noqa: BLE001
+        pass
+    problems = health.check()
+    if problems:
+        print(f"error: worker {name} is not taking builds: {'; '.join(problems)}.", file=sys.stderr, flush=True)
+        os._exit(1)

@@ -40,7 +40,7 @@ from .registry import Registry
 from .safety import UnsafePath, check_package
 from .worker import result_key
 
-_NETWORK = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
+_NETWORK = (redis.RedisError, OperationalError, ConnectionError, OSError)
 
 
 class FarmUnavailable(RuntimeError):
@@ -55,6 +55,7 @@ class _Pending:
     submitted: float = field(default_factory=time.monotonic)
     sent: bool = False
     sends: int = 0
+    losses: int = 0  # workers lost (no heartbeat) while they had this build
 
 
 class CeleryExecutor:
@@ -67,6 +68,11 @@ class CeleryExecutor:
         self.slots = slots  # the queue absorbs any number; workers decide how many run
         self.grace = settings.grace_seconds() if grace is None else grace
         self.run_id = uuid.uuid4().hex[:16]
+        self.lost_after = settings.lost_after()
+        try:  # a wrong password, database or TLS setting ends the run now, not after the grace
+            settings.check_redis(self.url)
+        except (redis.RedisError, OSError):
+            pass  # an outage: ridden out for the grace period like any later one
         self.app = make_app(self.url)
         self.redis = settings.redis_client(self.url)
         self.blobs = BlobStore(self.redis)
@@ -86,6 +92,7 @@ class CeleryExecutor:
         self._epoch_set = False
         self._checked_workers = False
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
+        self.lost: list[tuple[str, str, float]] = []  # (recipe, worker, seconds since its last beat)
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
                          threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]
@@ -145,6 +152,10 @@ class CeleryExecutor:
         self._down_since = None
 
     def _down(self, exc: BaseException) -> None:
+        problem = settings.permanent_problem(self.url, exc)
+        if problem and not self._broken:
+            self._break(problem, fatal=True)
+            return
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
@@ -154,7 +165,8 @@ class CeleryExecutor:
                         f"{self.grace:.0f}s ({exc}); what was built is published, run the same "
                         f"command to resume")
 
-    def _break(self, message: str) -> None:
+    def _break(self, message: str, fatal: bool = False) -> None:
+        """Fail every pending build; `fatal` (a configuration error) makes the scheduler stop the run."""
         self._broken = message
         self._say(message)
         with self._lock:
@@ -162,13 +174,11 @@ class CeleryExecutor:
             self._pending.clear()
         for p in left:
             if not p.future.done():
-                p.future.set_exception(FarmUnavailable(message))
+                p.future.set_exception(settings.FarmConfigError(message) if fatal else FarmUnavailable(message))
 
     def _safe_url(self) -> str:
         """The URL without its password (for messages)."""
-        from kombu.utils.url import maybe_sanitize_url  # noqa: PLC0415
-
-        return maybe_sanitize_url(self.url)
+        return settings.safe_url(self.url)
 
     # ----------------------------------------------------------------- sending
     def _send_loop(self) -> None:
@@ -250,12 +260,56 @@ class CeleryExecutor:
                 if time.monotonic() - last_check > 1.0 and self._epoch_set:
                     last_check = time.monotonic()
                     self._ensure_epoch()
+                    self._check_heartbeats()
                 self._up()
             except _NETWORK as exc:
                 if self._stop.is_set():
                     return
                 self._down(exc)
                 time.sleep(0.5)
+
+    def _check_heartbeats(self) -> None:
+        """Re-send each build whose record says running but whose worker stopped beating.
+
+        The record turns `running` only after the heartbeat key exists and the key is deleted
+        only after the record is final, so one atomic read tells a dead worker from a done one.
+        """
+        with self._lock:
+            sent = [p for p in self._pending.values() if p.sent and not p.future.done()]
+        if not sent:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for p in sent:
+            pipe.hmget(Registry.record_key(p.tid), ["state", "worker"])
+            pipe.exists(settings.beat_key(p.tid))
+        replies = pipe.execute()
+        for i, p in enumerate(sent):
+            (state, worker), beat = replies[2 * i], replies[2 * i + 1]
+            if state == b"running" and not beat:
+                self._lost(p, (worker or b"?").decode())
+
+    def _lost(self, p: _Pending, worker: str) -> None:
+        """The worker building p died: mark its record lost and send the build again."""
+        old = p.tid
+        self.registry.lost(old, f"worker {worker} sent no heartbeat for {self.lost_after:.0f}s")
+        self.lost.append((p.job.recipe, worker, self.lost_after))
+        p.losses += 1
+        if p.losses >= settings.max_deliveries():
+            self._resolve(p, BuildOutcome(
+                recipe=p.job.recipe, ok=False, log_path=p.job.log_path, worker=worker,
+                error=f"recipe '{p.job.recipe}': {p.losses} workers were lost while building it; not handing it "
+                      f"out again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()}); see `forge farm log "
+                      f"{p.job.recipe}`"))
+            return
+        new = f"{p.job.recipe}-{p.job.attempt}-{uuid.uuid4().hex[:10]}"
+        with self._lock:
+            if self._pending.pop(old, None) is None:
+                return
+            p.tid, p.sent, p.sends = new, False, 0
+            self._pending[new] = p
+        self._say(f"worker {worker} is lost (no heartbeat for {self.lost_after:.0f}s): re-sending "
+                  f"{p.job.recipe} as task {new}")
+        self._outbox.put(new)
 
     def _collect(self, tid: str) -> None:
         with self._lock:
@@ -291,6 +345,13 @@ class CeleryExecutor:
         outcome = BuildOutcome(**{**data, "packages": [], "log_path": str(log), "worker": worker})
         if not outcome.ok:
             return outcome
+        got = sorted(str(ref.get("path")) for ref in res.get("packages", []))
+        if got != sorted(job.outputs):
+            return BuildOutcome(
+                recipe=job.recipe, ok=False, log_path=str(log), worker=worker, seconds=outcome.seconds,
+                error=f"recipe '{job.recipe}': worker {worker} returned {', '.join(got) or 'no package'} but the plan "
+                      f"is exactly {', '.join(sorted(job.outputs))}; nothing was published, check that worker's "
+                      f"forge version")
         try:
             outcome.packages = [self._stage(p.tid, ref) for ref in res.get("packages", [])]
         except (BlobError, UnsafePath) as exc:
