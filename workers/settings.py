@@ -155,7 +155,11 @@ def permanent_problem(url: str, exc: BaseException) -> str | None:
 
 def check_redis(url: str) -> None:
     """Ping the farm's Redis: FarmConfigError for a permanent problem, redis errors for outages."""
-    client = redis_client(url)
+    if url.startswith("rediss://"):  # a plain server never finishes a TLS handshake: ask it plainly first
+        problem = _tls_mismatch(url)
+        if problem:
+            raise FarmConfigError(problem)
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
