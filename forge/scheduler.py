@@ -4,10 +4,14 @@ published, independent branches carry on past a failure, dependents of a failure
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
+from urllib.parse import unquote, urlsplit
 
 from .errors import ForgeError
 from .executors.base import Executor
@@ -54,6 +58,56 @@ def dependents_of(deps: dict[str, set[str]], name: str) -> set[str]:
     return out
 
 
+class Claims:
+    """Build claims in the channel: `<channel>/.claims/<recipe>.lock`, held (flock) while a run
+    builds the recipe, so two runs into one channel never build the same recipe at once; the
+    second waits and then takes what the first published. The kernel drops a dead run's claims.
+    """
+
+    DIR = ".claims"
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+
+    @staticmethod
+    def channel_of(job: BuildJob) -> Path | None:
+        """The local channel directory the job builds against (None: not a local channel)."""
+        url = urlsplit(job.channel_url)
+        return Path(unquote(url.path)) if url.scheme == "file" else None
+
+    def take(self, job: BuildJob) -> bool:
+        """Claim job.recipe without blocking: True if this run may build it now."""
+        if job.recipe in self._held:
+            return True
+        channel = self.channel_of(job)
+        if channel is None or not channel.is_dir():
+            return True
+        (channel / self.DIR).mkdir(exist_ok=True)
+        fd = os.open(channel / self.DIR / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._held[job.recipe] = fd
+        return True
+
+    def release(self, name: str) -> None:
+        fd = self._held.pop(name, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+
+    def release_all(self) -> None:
+        for name in list(self._held):
+            self.release(name)
+
+    @classmethod
+    def published(cls, job: BuildJob) -> bool:
+        """All of the job's planned outputs are already in its channel (another run built them)."""
+        channel = cls.channel_of(job)
+        return channel is not None and bool(job.outputs) and all((channel / o).is_file() for o in job.outputs)
+
+
 def run_graph(
     order: list[str],
     deps: dict[str, set[str]],
@@ -70,9 +124,12 @@ def run_graph(
     results: dict[str, RecipeResult] = {}
     running: dict[Future, tuple[str, BuildJob]] = {}
     attempts: dict[str, int] = {}
+    claims = Claims()
+    claiming: dict[str, BuildJob] = {}  # prepared, waiting for another run's claim on the recipe
     rep.queued(list(pending))
 
     def fail(name: str, error: str, seconds: float = 0.0, log: str | None = None) -> None:
+        claims.release(name)
         results[name] = RecipeResult(name, "failed", seconds, log, error, attempts.get(name, 0))
         rep.finished(results[name])
         for dep in sorted(dependents_of(deps, name)):
@@ -88,17 +145,39 @@ def run_graph(
         except ForgeError as exc:
             fail(name, str(exc))
             return
+        if not claims.take(job):
+            claiming[name] = job
+            return
         rep.started(name, job)
         running[executor.submit(job)] = (name, job)
 
+    def reclaim() -> None:
+        """Start what another run stopped holding, or take what it published meanwhile."""
+        for name, job in list(claiming.items()):
+            if not claims.take(job):
+                continue
+            del claiming[name]
+            if Claims.published(job):
+                claims.release(name)
+                done.add(name)
+                results[name] = RecipeResult(name, "built", attempts=0, error="published by a concurrent run")
+                rep.finished(results[name])
+            else:
+                rep.started(name, job)
+                running[executor.submit(job)] = (name, job)
+
     try:
-        while pending or running:
+        while pending or running or claiming:
+            reclaim()
             for name in [n for n in pending if deps[n] <= done]:
                 pending.remove(name)
                 launch(name)
             if not running:
+                if claiming:
+                    time.sleep(0.2)
+                    continue
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            finished, _ = wait(list(running), timeout=0.2 if claiming else None, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, job = running.pop(fut)
                 try:
@@ -119,11 +198,13 @@ def run_graph(
                 except ForgeError as exc:
                     fail(name, str(exc), outcome.seconds, outcome.log_path)
                     continue
+                claims.release(name)
                 done.add(name)
                 results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
                                              attempts=attempts[name], packages=outcome.packages)
                 rep.finished(results[name])
     finally:
+        claims.release_all()
         if running:
             executor.shutdown()
     return results
