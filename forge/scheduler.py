@@ -5,6 +5,7 @@ published, independent branches carry on past a failure, dependents of a failure
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -108,6 +109,64 @@ class Claims:
         return channel is not None and bool(job.outputs) and all((channel / o).is_file() for o in job.outputs)
 
 
+class Durations:
+    """Seconds each recipe took when it last built, kept in `<state>/durations.json`, so the
+    next run can put the longest remaining path first (unknown recipes count 1 s)."""
+
+    FILE = "durations.json"
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.seconds: dict[str, float] = {}
+        self._changed = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_text())
+                self.seconds = {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    @classmethod
+    def near(cls, job: BuildJob) -> "Durations":
+        """The store of the state dir a job logs into (`<state>/logs/<recipe>/<file>`)."""
+        logs = Path(job.log_path).parent.parent
+        return cls(logs.parent / cls.FILE if logs.name == "logs" else None)
+
+    def get(self, name: str, default: float = 1.0) -> float:
+        return self.seconds.get(name, default)
+
+    def record(self, name: str, seconds: float) -> None:
+        if seconds > 0:
+            self.seconds[name] = round(seconds, 3)
+            self._changed = True
+
+    def save(self) -> None:
+        """Merge into the file (another run may have written meanwhile); best effort."""
+        if self.path is None or not self._changed:
+            return
+        try:
+            merged = {**Durations(self.path).seconds, **self.seconds}
+            tmp = self.path.with_name(f".{self.FILE}.{os.getpid()}")
+            tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+def longest_paths(order: list[str], deps: dict[str, set[str]], seconds: Callable[[str], float]) -> dict[str, float]:
+    """Each recipe's own time plus the longest chain of dependents after it (its priority):
+    starting the longest remaining path first is what keeps the makespan near the bound."""
+    dependents: dict[str, list[str]] = {n: [] for n in deps}
+    for n, ds in deps.items():
+        for d in ds:
+            if d in dependents:
+                dependents[d].append(n)
+    prio: dict[str, float] = {}
+    for n in reversed([n for n in order if n in deps]):
+        prio[n] = seconds(n) + max((prio[m] for m in dependents[n] if m in prio), default=0.0)
+    return prio
+
+
 def run_graph(
     order: list[str],
     deps: dict[str, set[str]],
@@ -116,10 +175,21 @@ def run_graph(
     publish: Callable[[BuildJob, BuildOutcome], None],
     reporter: Reporter | None = None,
     max_attempts: int = 2,
+    durations: Durations | None = None,
+    wait_fn: Callable[..., tuple[set[Future], set[Future]]] = wait,
 ) -> dict[str, RecipeResult]:
-    """Schedule `order` (topological) with `deps` (edges among these recipes only)."""
+    """Schedule `order` (topological) with `deps` (edges among these recipes only).
+
+    Ready recipes start longest-remaining-path first, at most `executor.slots` at a time, so a
+    free slot always goes to the recipe the makespan depends on most. `durations` defaults to
+    the store next to the jobs' logs; `wait_fn` lets the simulator (benchmarks/sim_schedule.py)
+    run this very loop on a simulated clock.
+    """
     rep = reporter or NullReporter()
     pending = [n for n in order if n in deps]
+    index = {n: i for i, n in enumerate(pending)}
+    store = durations
+    prio = longest_paths(order, deps, (store or Durations()).get)
     done: set[str] = set()
     results: dict[str, RecipeResult] = {}
     running: dict[Future, tuple[str, BuildJob]] = {}
@@ -139,12 +209,16 @@ def run_graph(
                 rep.finished(results[dep])
 
     def launch(name: str) -> None:
+        nonlocal store, prio
         attempts[name] = attempts.get(name, 0) + 1
         try:
             job = prepare(name, attempts[name])
         except ForgeError as exc:
             fail(name, str(exc))
             return
+        if store is None:  # first job: now we know where this run keeps its state
+            store = Durations.near(job)
+            prio = longest_paths(order, deps, store.get)
         if not claims.take(job):
             claiming[name] = job
             return
@@ -169,7 +243,10 @@ def run_graph(
     try:
         while pending or running or claiming:
             reclaim()
-            for name in [n for n in pending if deps[n] <= done]:
+            ready = sorted((n for n in pending if deps[n] <= done), key=lambda n: (-prio.get(n, 0.0), index[n]))
+            for name in ready:
+                if len(running) >= max(1, executor.slots):
+                    break
                 pending.remove(name)
                 launch(name)
             if not running:
@@ -177,7 +254,7 @@ def run_graph(
                     time.sleep(0.2)
                     continue
                 break
-            finished, _ = wait(list(running), timeout=0.2 if claiming else None, return_when=FIRST_COMPLETED)
+            finished, _ = wait_fn(list(running), timeout=0.2 if claiming else None, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, job = running.pop(fut)
                 try:
@@ -199,12 +276,16 @@ def run_graph(
                     fail(name, str(exc), outcome.seconds, outcome.log_path)
                     continue
                 claims.release(name)
+                if store is not None:
+                    store.record(name, outcome.seconds)
                 done.add(name)
                 results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
                                              attempts=attempts[name], packages=outcome.packages)
                 rep.finished(results[name])
     finally:
         claims.release_all()
+        if store is not None:
+            store.save()
         if running:
             executor.shutdown()
     return results
