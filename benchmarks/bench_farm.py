@@ -72,8 +72,11 @@ class Timed:
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        self.slots = inner.slots  # type: ignore[attr-defined]
         self.times: dict[str, tuple[float, float]] = {}  # recipe -> (round trip, build seconds)
+
+    @property
+    def slots(self) -> int:
+        return self.inner.slots  # type: ignore[attr-defined]  (a farm's changes as workers come and go)
 
     def submit(self, job):  # noqa: ANN001, ANN201
         t0 = time.perf_counter()

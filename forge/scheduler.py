@@ -244,8 +244,10 @@ def run_graph(
         while pending or running or claiming:
             reclaim()
             ready = sorted((n for n in pending if deps[n] <= done), key=lambda n: (-prio.get(n, 0.0), index[n]))
+            throttled = False
             for name in ready:
                 if len(running) >= max(1, executor.slots):
+                    throttled = True  # a farm's slots change as workers come and go: look again soon
                     break
                 pending.remove(name)
                 launch(name)
@@ -254,7 +256,8 @@ def run_graph(
                     time.sleep(0.2)
                     continue
                 break
-            finished, _ = wait_fn(list(running), timeout=0.2 if claiming else None, return_when=FIRST_COMPLETED)
+            timeout = 0.2 if claiming else 1.0 if throttled else None
+            finished, _ = wait_fn(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, job = running.pop(fut)
                 try:

@@ -61,11 +61,12 @@ class _Pending:
 class CeleryExecutor:
     """Runs jobs on Celery workers over Redis; packages come back as verified local files."""
 
-    def __init__(self, farm_url: str, config: ForgeConfig, *, slots: int = 64,
+    def __init__(self, farm_url: str, config: ForgeConfig, *, slots: int | None = None,
                  grace: float | None = None, log: TextIO | None = None) -> None:
         self.url = settings.farm_url(farm_url)
         self.config = config
-        self.slots = slots  # the queue absorbs any number; workers decide how many run
+        self._fixed_slots = slots  # None: as many as the live workers advertise (see slots)
+        self._slots_seen = (0.0, 1)
         self.grace = settings.grace_seconds() if grace is None else grace
         self.run_id = uuid.uuid4().hex[:16]
         self.lost_after = settings.lost_after()
@@ -136,6 +137,27 @@ class CeleryExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+    @property
+    def slots(self) -> int:
+        """Builds worth having in flight: the live workers' advertised slots (re-read every 2 s).
+
+        Dispatching no more than that keeps the Redis queue short, so the scheduler (critical
+        path first) decides what starts next rather than the queue's FIFO. At least 1, so a
+        farm without workers still queues a build and warns.
+        """
+        if self._fixed_slots is not None:
+            return self._fixed_slots
+        at, n = self._slots_seen
+        if time.monotonic() - at > 2.0:
+            try:
+                keys = list(self.redis.scan_iter(match=settings.key("slots", "*"), count=500))
+                values = self.redis.mget(keys) if keys else []
+                n = max(1, sum(int(v) for v in values if v))
+            except (redis.RedisError, ValueError):
+                pass
+            self._slots_seen = (time.monotonic(), n)
+        return n
 
     def workers(self, timeout: float = 1.0) -> list[str]:
         """Names of the workers answering a ping now."""

@@ -68,4 +68,7 @@ def test_worker_with_infrastructure_failures_quarantines_itself(synth: Synth, wo
     assert st["good"].quarantined is None
     assert "3 infrastructure failures in a row" in (st["flaky"].quarantined or "")
     assert "not taking builds any more" in workers.log("flaky")
+    host = socket.gethostname()  # only healthy workers advertise slots to the coordinator
+    wait_for(lambda: not client.exists(f"forge:slots:flaky@{host}"), timeout=15, what="flaky's slots to go")
+    assert client.get(f"forge:slots:good@{host}") == b"1"
 
