@@ -93,7 +93,7 @@ class CeleryExecutor:
         self._epoch_set = False
         self._checked_workers = False
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
-        self.lost: list[tuple[str, str, float]] = []  # (recipe, worker, seconds since its last beat)
+        self.lost: list[tuple[str, str, float]] = []  # (recipe, lost worker, lost_after) per re-send
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
                          threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]

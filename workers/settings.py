@@ -147,7 +147,9 @@ def permanent_problem(url: str, exc: BaseException) -> str | None:
                 f"(redis://:PASSWORD@host:port/db)")
     if "DB index is out of range" in text or "invalid DB index" in text:
         return f"{where} has no such database ({text}); use a database number the server has (default 0-15)"
-    if "SSL" in text or "certificate verify" in text or "wrong version number" in text:
+    lowered = text.lower()  # only handshake verdicts: an SSL EOF mid-run is an outage like any other
+    if "certificate verify failed" in lowered or "wrong version number" in lowered \
+            or "hostname mismatch" in lowered or "unknown ca" in lowered:
         return (f"{where} failed the TLS handshake ({text}); use rediss:// only for a TLS port and fix the "
                 f"certificate options (ssl_cert_reqs, ssl_ca_certs)")
     return None
