@@ -140,11 +140,12 @@ class CeleryExecutor:
 
     @property
     def slots(self) -> int:
-        """Builds worth having in flight: the live workers' advertised slots (re-read every 2 s).
+        """Builds worth having in flight: twice the live workers' advertised slots (re-read
+        every 2 s), at least 1 (a farm without workers still queues a build and warns).
 
-        Dispatching no more than that keeps the Redis queue short, so the scheduler (critical
-        path first) decides what starts next rather than the queue's FIFO. At least 1, so a
-        farm without workers still queues a build and warns.
+        One build waiting per slot means a worker that finishes starts the next at once instead
+        of idling through the coordinator's publish and send, while the queue stays short enough
+        that the scheduler's critical-path order, not the queue's FIFO, decides what runs next.
         """
         if self._fixed_slots is not None:
             return self._fixed_slots
@@ -153,7 +154,7 @@ class CeleryExecutor:
             try:
                 keys = list(self.redis.scan_iter(match=settings.key("slots", "*"), count=500))
                 values = self.redis.mget(keys) if keys else []
-                n = max(1, sum(int(v) for v in values if v))
+                n = max(1, 2 * sum(int(v) for v in values if v))
             except (redis.RedisError, ValueError):
                 pass
             self._slots_seen = (time.monotonic(), n)
