@@ -294,9 +294,11 @@ _sigint = False
 
 
 def _on_sigint(signum: int, frame: object) -> None:
-    """Remember the Ctrl-C: typer turns KeyboardInterrupt into a plain exit 130 before main sees it."""
+    """Remember the Ctrl-C (typer turns KeyboardInterrupt into a plain exit 130 before main sees
+    it); a second Ctrl-C must not cut short the clean-up that ends the build processes."""
     global _sigint
     _sigint = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

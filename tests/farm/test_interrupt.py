@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from .conftest import Synth, session_processes, wait_for
 
@@ -30,6 +31,8 @@ def test_ctrl_c_prints_message_and_summary_and_leaves_no_process(synth: Synth) -
         wait_for(lambda: synth.started("ic-long"), timeout=180, what="ic-long to start")
         assert len(session_processes(proc.pid)) > 1  # the pool process and the build script exist
         proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C must not cut the clean-up short
         # communicate() returns only when nobody holds the pipes open any more
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
