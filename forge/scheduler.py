@@ -5,8 +5,10 @@ published, independent branches carry on past a failure, dependents of a failure
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -60,12 +62,12 @@ def dependents_of(deps: dict[str, set[str]], name: str) -> set[str]:
 
 
 class Claims:
-    """Build claims in the channel: `<channel>/.claims/<recipe>.lock`, held (flock) while a run
-    builds the recipe, so two runs into one channel never build the same recipe at once; the
-    second waits and then takes what the first published. The kernel drops a dead run's claims.
+    """Build claims: a flock per (channel, recipe), held while a run builds the recipe, so two
+    runs into one channel never build the same recipe at once; the second waits and then takes
+    what the first published. The kernel drops a dead run's claims. The lock files live in
+    the temp dir (`forge-claims/<channel hash>/<recipe>.lock`), not in the channel, which a
+    failed build must leave untouched; so claims hold between runs on one machine.
     """
-
-    DIR = ".claims"
 
     def __init__(self) -> None:
         self._held: dict[str, int] = {}
@@ -76,6 +78,11 @@ class Claims:
         url = urlsplit(job.channel_url)
         return Path(unquote(url.path)) if url.scheme == "file" else None
 
+    @staticmethod
+    def lock_dir(channel: Path) -> Path:
+        digest = hashlib.sha256(str(channel.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "forge-claims" / digest
+
     def take(self, job: BuildJob) -> bool:
         """Claim job.recipe without blocking: True if this run may build it now."""
         if job.recipe in self._held:
@@ -83,8 +90,12 @@ class Claims:
         channel = self.channel_of(job)
         if channel is None or not channel.is_dir():
             return True
-        (channel / self.DIR).mkdir(exist_ok=True)
-        fd = os.open(channel / self.DIR / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        locks = self.lock_dir(channel)
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+            fd = os.open(locks / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+        except OSError:
+            return True  # no shared temp dir: build unclaimed rather than not at all
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -106,6 +106,7 @@ def test_two_concurrent_runs_build_a_shared_dependency_once(synth: Synth) -> Non
     by = sorted(r.results["cl-base"].error or "built here" for r in reports.values())
     assert by == ["built here", "published by a concurrent run"]
     assert assert_channel_consistent(cfgs[0].channel_dir) == {"cl-base", "cl-a", "cl-b"}
+    assert not [p.name for p in cfgs[0].channel_dir.iterdir() if "claim" in p.name]  # claims live elsewhere
     kept = {**json.loads((cfgs[0].state_dir / "durations.json").read_text()),
             **json.loads((cfgs[1].state_dir / "durations.json").read_text())}
     assert kept["cl-base"] >= 3.0  # measured, for the next run's critical path
