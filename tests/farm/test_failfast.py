@@ -65,3 +65,46 @@ def test_worker_with_wrong_password_exits_with_one_sentence(auth_server: RedisSe
         pool.stop_all()
     log = pool.log("w1")
     assert "error: worker w1@" in log and "rejected the credentials" in log and "wrong" not in log
+
+
+def test_tls_mismatch_named_both_ways(tmp_path: Path) -> None:
+    """A real TLS redis-server (self-signed certificate for 127.0.0.1): a plain URL, and a
+    rediss:// URL that cannot verify it, stop at once; the right rediss:// URL connects."""
+    import shutil  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from .conftest import free_port  # noqa: PLC0415
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                               "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file",
+                               str(cert), "--tls-auth-clients", "no", "--save", "", "--dir", str(tmp_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        good = f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={cert}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                settings.check_redis(good)
+                break
+            except settings.FarmConfigError:
+                raise
+            except Exception:  # noqa: BLE001  (not listening yet, or no TLS in this redis-server)
+                if server.poll() is not None:
+                    pytest.skip("this redis-server has no TLS support")
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with pytest.raises(settings.FarmConfigError, match="speaks TLS; use a rediss:// URL"):
+            settings.check_redis(f"redis://127.0.0.1:{port}/0")
+        with pytest.raises(settings.FarmConfigError, match="failed the TLS handshake .*certificate verify failed"):
+            settings.check_redis(f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=required")
+    finally:
+        server.kill()
+        server.wait(timeout=10)
