@@ -148,14 +148,16 @@ def from_logs(log_dirs: list[Path]) -> dict[str, float]:
     return {k: v[1] for k, v in out.items()}
 
 
-def real(durations: Path | None, log_dirs: list[Path]) -> tuple[list[str], dict[str, set[str]], dict[str, float], int]:
-    """All recipes in recipes/ (rendered by the forge), durations from build logs and/or a durations.json."""
+def real(durations: Path | None, log_dirs: list[Path], targets: list[str] | None = None,
+         ) -> tuple[list[str], dict[str, set[str]], dict[str, float], int]:
+    """The recipes `targets` need (default: all in recipes/), rendered by the forge; durations
+    from build logs and/or a durations.json."""
     from forge.config import ForgeConfig  # noqa: PLC0415
     from forge.recipes import discover  # noqa: PLC0415
     from forge.workspace import Workspace  # noqa: PLC0415
 
     cfg = ForgeConfig.load()
-    g = Workspace(cfg).graph(sorted(discover(cfg.recipes_dir)))
+    g = Workspace(cfg).graph(targets or sorted(discover(cfg.recipes_dir)))
     order = g.order()
     measured = from_logs(log_dirs)
     if durations and durations.is_file():
@@ -186,11 +188,14 @@ def main() -> None:
     ap.add_argument("--durations", type=Path, help="a durations.json from a forge state dir")
     ap.add_argument("--logs", type=Path, action="append", default=[],
                     help="a forge state's logs dir (<state>/logs); repeatable, newest build per recipe wins")
+    ap.add_argument("--target", action="append", default=[],
+                    help="replay only what this recipe needs (repeatable; default: every recipe)")
     ap.add_argument("--overhead", type=float, default=0.0, help="simulated per-build dispatch overhead (s)")
     args = ap.parse_args()
     report("synthetic graph (bench_farm.py)", *synthetic(), args.overhead)
-    order, deps, seconds, measured = real(args.durations, args.logs)
-    report(f"real recipe graph ({measured} of {len(order)} durations measured, the rest 1 s)",
+    order, deps, seconds, measured = real(args.durations, args.logs, args.target)
+    what = f"{', '.join(args.target)} and what it needs" if args.target else "real recipe graph"
+    report(f"{what} ({measured} of {len(order)} durations measured, the rest 1 s)",
            order, deps, seconds, args.overhead)
 
 
