@@ -165,15 +165,19 @@ def sweep(tasks: Path, older_than: float) -> None:
             pass
 
 
-def _give_back(r: redis.Redis, registry: Registry, tid: str, hostname: str, why: str) -> None:
-    """Requeue the build (raising GiveBack) and stop consuming after too many such failures."""
-    stop = retrying(lambda: health.infra_failure(r, hostname, why))
-    if stop:
+def _infra_failure(r: redis.Redis, hostname: str, why: str) -> None:
+    """Count a failure of this machine; after too many in a row, stop consuming builds."""
+    if retrying(lambda: health.infra_failure(r, hostname, why)):
         from .app import app  # noqa: PLC0415
 
         print(f"worker {hostname}: not taking builds any more: {health.max_infra_failures()} infrastructure "
               f"failures in a row, the last: {why}", flush=True)
         app.control.cancel_consumer(settings.QUEUE, destination=[hostname])
+
+
+def _give_back(r: redis.Redis, registry: Registry, tid: str, hostname: str, why: str) -> None:
+    """Requeue the build (raising GiveBack) and stop consuming after too many such failures."""
+    _infra_failure(r, hostname, why)
     pipe = r.pipeline(transaction=True)
     pipe.decr(settings.key("deliveries", tid))  # not a death: does not count against max deliveries
     pipe.hset(Registry.record_key(tid), mapping={"state": "queued", "error": f"given back by {hostname}: {why}"})
@@ -259,6 +263,14 @@ def _build(r: redis.Redis, registry: Registry, store: BlobStore, payload: dict[s
         result["outcome"] = BuildOutcome(
             recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
             error=f"recipe '{recipe}': worker {hostname} could not run the build: {exc}").__dict__
+        result["log"] = traceback.format_exc()
+    except Exception as exc:  # noqa: BLE001  (a bug here must still answer, not pass for a dead worker)
+        why = f"{type(exc).__name__}: {exc}"
+        _infra_failure(r, hostname, why)
+        result["outcome"] = BuildOutcome(
+            recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
+            error=f"recipe '{recipe}': worker {hostname} failed unexpectedly ({why}); see `forge farm log "
+                  f"{recipe}`").__dict__
         result["log"] = traceback.format_exc()
     finally:
         shutil.rmtree(task_dir, ignore_errors=True)
