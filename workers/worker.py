@@ -20,7 +20,8 @@ from typing import Any, Callable, TypeVar
 import redis
 
 from forge.executors.local import run_in_subprocess
-from forge.jobs import BuildOutcome
+from forge.executors.warm import WarmRunner
+from forge.jobs import BuildJob, BuildOutcome
 
 from . import health, settings
 from .blobs import BlobCache, BlobError, BlobStore
@@ -33,6 +34,20 @@ T = TypeVar("T")
 
 class GiveBack(Exception):
     """This machine, not the build, failed: put the build back on the queue for another worker."""
+
+
+_warm: WarmRunner | None = None
+
+
+def build(job: BuildJob, root: Path) -> BuildOutcome:
+    """Build in this worker slot's warm process (rattler-build imported once per slot, not
+    once per build); FORGE_WORKER_COLD=1 starts a fresh `forge.runner` per build instead."""
+    global _warm
+    if os.environ.get("FORGE_WORKER_COLD") == "1":
+        return run_in_subprocess(job)
+    if _warm is None:
+        _warm = WarmRunner(root / f"warm-{os.getpid()}.log")
+    return _warm.run(job)
 
 
 def result_key(tid: str) -> str:
@@ -243,7 +258,7 @@ def _build(r: redis.Redis, registry: Registry, store: BlobStore, payload: dict[s
             return {"ok": False, "refused": str(exc)}
         registry.reset_log(task_id, f"== worker {hostname}, delivery {delivery}\n")
         with LogStreamer(Path(job.log_path), registry, task_id):
-            outcome = run_in_subprocess(job)
+            outcome = build(job, root)
         retrying(lambda: health.infra_ok(r, hostname))
         outcome.worker = hostname
         if outcome.ok:

@@ -206,10 +206,11 @@ def json_str(s: str) -> str:
     return json.dumps(s)
 
 
-#: Shell that kills this build's `forge.runner` process: the build machine fails, not the recipe.
+#: Shell that kills this build's process (a worker slot's warm `forge.executors.warm`, or a
+#: fresh `forge.runner`): the build machine fails, not the recipe.
 KILL_RUNNER = (
     "p=$$; while [ \"$p\" -gt 1 ]; do "
-    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -q forge.runner; then kill -9 $p; exit 1; fi; "
+    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -qE 'forge.runner|forge.executors.warm'; then kill -9 $p; exit 1; fi; "
     "p=$(awk '{print $4}' /proc/$p/stat); done"
 )
 
