@@ -10,9 +10,9 @@ For each: makespan, lower bound = max(critical path, total work / slots), makesp
 Then: speedup of 2 workers over 1, and per-task overhead = (serial makespan - work) / tasks
 for local -j1 and farm-1 (their difference is what the farm adds per build), and, on an idle
 farm, a chain of 10 empty builds: submit -> worker start latency and round trip minus build
-time. Note the embedded executor keeps warm build processes, while a farm worker starts a
-fresh `forge.runner` process per build (run_in_subprocess): that cold start is part of the
-farm's per-build overhead. Numbers are noisy when the machine is shared.
+time. Both keep warm build processes (the embedded pool; one `forge.executors.warm` process
+per worker slot), so the farm's per-build overhead is the transfer and the round trip through
+Redis. Numbers are noisy when the machine is shared.
 """
 
 from __future__ import annotations
@@ -72,8 +72,11 @@ class Timed:
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        self.slots = inner.slots  # type: ignore[attr-defined]
         self.times: dict[str, tuple[float, float]] = {}  # recipe -> (round trip, build seconds)
+
+    @property
+    def slots(self) -> int:
+        return self.inner.slots  # type: ignore[attr-defined]  (a farm's changes as workers come and go)
 
     def submit(self, job):  # noqa: ANN001, ANN201
         t0 = time.perf_counter()

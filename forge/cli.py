@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -62,10 +63,23 @@ def build(
             err.print(f"[green]nothing to build[/]: {', '.join(names)} and {len(plan.order) - len(names)} "
                       f"dependencies are in {cfg.channel_dir}")
 
+    done: dict = {}
+
+    class Reporter(RichReporter):  # keeps what finished, for the summary after Ctrl-C
+        def finished(self, result) -> None:  # noqa: ANN001
+            done[result.name] = result
+            super().finished(result)
+
     try:
-        with RichReporter(err) as reporter:
+        with Reporter(err) as reporter:
             report = api.build(names, cfg, jobs=jobs, executor=executor, reporter=reporter, force=force,
                                plan_hook=show_plan)
+    except KeyboardInterrupt:
+        if executor is not None:
+            executor.shutdown()
+        if done:
+            err.print(summary_table(done, present))
+        raise
     finally:
         if executor is not None:
             executor.shutdown()
@@ -275,9 +289,23 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+INTERRUPTED = "[yellow]interrupted[/]: nothing half-published; run the same command to resume"
+_sigint = False
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Remember the Ctrl-C (typer turns KeyboardInterrupt into a plain exit 130 before main sees
+    it); a second Ctrl-C must not cut short the clean-up that ends the build processes."""
+    global _sigint
+    _sigint = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: ForgeError becomes one line and exit 1, never a traceback."""
     code = 0
+    signal.signal(signal.SIGINT, _on_sigint)
     try:
         # with standalone_mode=False, click returns (not raises) the code of a typer.Exit
         rv = app(standalone_mode=False)
@@ -288,8 +316,9 @@ def main() -> None:
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("[yellow]interrupted[/]: nothing half-published; run the same command to resume")
         code = 130
+        if not _sigint:
+            err.print(INTERRUPTED)
     except Exception as exc:  # click usage errors
         import click  # noqa: PLC0415
 
@@ -302,6 +331,8 @@ def main() -> None:
             err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} "
                       "(a forge bug; rerun with FORGE_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
             code = 2
+    if _sigint and code == 130:
+        err.print(INTERRUPTED)
     sys.stdout.flush()
     sys.stderr.flush()
     # py-rattler may crash at interpreter exit after its work is done: leave without teardown.

@@ -89,10 +89,10 @@ def status(
         raise _unreachable(farm, exc) from None
     out.print(f"farm {_safe(st.url)}: {len(st.workers)} worker(s), {st.queued} build(s) waiting in the queue")
     wt = Table(title="workers")
-    for col in ("worker", "concurrency", "running"):
-        wt.add_column(col)
+    for col in ("worker", "concurrency", "running", "quarantined"):
+        wt.add_column(col, overflow="fold")
     for w in st.workers:
-        wt.add_row(w.name, str(w.concurrency or "?"), "\n".join(w.active) or "-")
+        wt.add_row(w.name, str(w.concurrency or "?"), "\n".join(w.active) or "-", w.quarantined or "-")
     out.print(wt)
     bt = Table(title="builds (newest first)")
     for col in ("task", "recipe", "state", "worker", "queued", "started", "took", "error"):

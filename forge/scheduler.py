@@ -4,10 +4,17 @@ published, independent branches carry on past a failure, dependents of a failure
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
+from urllib.parse import unquote, urlsplit
 
 from .errors import ForgeError
 from .executors.base import Executor
@@ -54,6 +61,123 @@ def dependents_of(deps: dict[str, set[str]], name: str) -> set[str]:
     return out
 
 
+class Claims:
+    """Build claims: a flock per (channel, recipe), held while a run builds the recipe, so two
+    runs into one channel never build the same recipe at once; the second waits and then takes
+    what the first published. The kernel drops a dead run's claims. The lock files live in
+    the temp dir (`forge-claims/<channel hash>/<recipe>.lock`), not in the channel, which a
+    failed build must leave untouched; so claims hold between runs on one machine.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+
+    @staticmethod
+    def channel_of(job: BuildJob) -> Path | None:
+        """The local channel directory the job builds against (None: not a local channel)."""
+        url = urlsplit(job.channel_url)
+        return Path(unquote(url.path)) if url.scheme == "file" else None
+
+    @staticmethod
+    def lock_dir(channel: Path) -> Path:
+        digest = hashlib.sha256(str(channel.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "forge-claims" / digest
+
+    def take(self, job: BuildJob) -> bool:
+        """Claim job.recipe without blocking: True if this run may build it now."""
+        if job.recipe in self._held:
+            return True
+        channel = self.channel_of(job)
+        if channel is None or not channel.is_dir():
+            return True
+        locks = self.lock_dir(channel)
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+            fd = os.open(locks / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+        except OSError:
+            return True  # no shared temp dir: build unclaimed rather than not at all
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._held[job.recipe] = fd
+        return True
+
+    def release(self, name: str) -> None:
+        fd = self._held.pop(name, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+
+    def release_all(self) -> None:
+        for name in list(self._held):
+            self.release(name)
+
+    @classmethod
+    def published(cls, job: BuildJob) -> bool:
+        """All of the job's planned outputs are already in its channel (another run built them)."""
+        channel = cls.channel_of(job)
+        return channel is not None and bool(job.outputs) and all((channel / o).is_file() for o in job.outputs)
+
+
+class Durations:
+    """Seconds each recipe took when it last built, kept in `<state>/durations.json`, so the
+    next run can put the longest remaining path first (unknown recipes count 1 s)."""
+
+    FILE = "durations.json"
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.seconds: dict[str, float] = {}
+        self._changed = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_text())
+                self.seconds = {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    @classmethod
+    def near(cls, job: BuildJob) -> "Durations":
+        """The store of the state dir a job logs into (`<state>/logs/<recipe>/<file>`)."""
+        logs = Path(job.log_path).parent.parent
+        return cls(logs.parent / cls.FILE if logs.name == "logs" else None)
+
+    def get(self, name: str, default: float = 1.0) -> float:
+        return self.seconds.get(name, default)
+
+    def record(self, name: str, seconds: float) -> None:
+        if seconds > 0:
+            self.seconds[name] = round(seconds, 3)
+            self._changed = True
+
+    def save(self) -> None:
+        """Merge into the file (another run may have written meanwhile); best effort."""
+        if self.path is None or not self._changed:
+            return
+        try:
+            merged = {**Durations(self.path).seconds, **self.seconds}
+            tmp = self.path.with_name(f".{self.FILE}.{os.getpid()}")
+            tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+def longest_paths(order: list[str], deps: dict[str, set[str]], seconds: Callable[[str], float]) -> dict[str, float]:
+    """Each recipe's own time plus the longest chain of dependents after it (its priority):
+    starting the longest remaining path first is what keeps the makespan near the bound."""
+    dependents: dict[str, list[str]] = {n: [] for n in deps}
+    for n, ds in deps.items():
+        for d in ds:
+            if d in dependents:
+                dependents[d].append(n)
+    prio: dict[str, float] = {}
+    for n in reversed([n for n in order if n in deps]):
+        prio[n] = seconds(n) + max((prio[m] for m in dependents[n] if m in prio), default=0.0)
+    return prio
+
+
 def run_graph(
     order: list[str],
     deps: dict[str, set[str]],
@@ -62,17 +186,31 @@ def run_graph(
     publish: Callable[[BuildJob, BuildOutcome], None],
     reporter: Reporter | None = None,
     max_attempts: int = 2,
+    durations: Durations | None = None,
+    wait_fn: Callable[..., tuple[set[Future], set[Future]]] = wait,
 ) -> dict[str, RecipeResult]:
-    """Schedule `order` (topological) with `deps` (edges among these recipes only)."""
+    """Schedule `order` (topological) with `deps` (edges among these recipes only).
+
+    Ready recipes start longest-remaining-path first, at most `executor.slots` at a time, so a
+    free slot always goes to the recipe the makespan depends on most. `durations` defaults to
+    the store next to the jobs' logs; `wait_fn` lets the simulator (benchmarks/sim_schedule.py)
+    run this very loop on a simulated clock.
+    """
     rep = reporter or NullReporter()
     pending = [n for n in order if n in deps]
+    index = {n: i for i, n in enumerate(pending)}
+    store = durations
+    prio = longest_paths(order, deps, (store or Durations()).get)
     done: set[str] = set()
     results: dict[str, RecipeResult] = {}
     running: dict[Future, tuple[str, BuildJob]] = {}
     attempts: dict[str, int] = {}
+    claims = Claims()
+    claiming: dict[str, BuildJob] = {}  # prepared, waiting for another run's claim on the recipe
     rep.queued(list(pending))
 
     def fail(name: str, error: str, seconds: float = 0.0, log: str | None = None) -> None:
+        claims.release(name)
         results[name] = RecipeResult(name, "failed", seconds, log, error, attempts.get(name, 0))
         rep.finished(results[name])
         for dep in sorted(dependents_of(deps, name)):
@@ -82,27 +220,61 @@ def run_graph(
                 rep.finished(results[dep])
 
     def launch(name: str) -> None:
+        nonlocal store, prio
         attempts[name] = attempts.get(name, 0) + 1
         try:
             job = prepare(name, attempts[name])
         except ForgeError as exc:
             fail(name, str(exc))
             return
+        if store is None:  # first job: now we know where this run keeps its state
+            store = Durations.near(job)
+            prio = longest_paths(order, deps, store.get)
+        if not claims.take(job):
+            claiming[name] = job
+            return
         rep.started(name, job)
         running[executor.submit(job)] = (name, job)
 
+    def reclaim() -> None:
+        """Start what another run stopped holding, or take what it published meanwhile."""
+        for name, job in list(claiming.items()):
+            if not claims.take(job):
+                continue
+            del claiming[name]
+            if Claims.published(job):
+                claims.release(name)
+                done.add(name)
+                results[name] = RecipeResult(name, "built", attempts=0, error="published by a concurrent run")
+                rep.finished(results[name])
+            else:
+                rep.started(name, job)
+                running[executor.submit(job)] = (name, job)
+
     try:
-        while pending or running:
-            for name in [n for n in pending if deps[n] <= done]:
+        while pending or running or claiming:
+            reclaim()
+            ready = sorted((n for n in pending if deps[n] <= done), key=lambda n: (-prio.get(n, 0.0), index[n]))
+            throttled = False
+            for name in ready:
+                if len(running) >= max(1, executor.slots):
+                    throttled = True  # a farm's slots change as workers come and go: look again soon
+                    break
                 pending.remove(name)
                 launch(name)
             if not running:
+                if claiming:
+                    time.sleep(0.2)
+                    continue
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            timeout = 0.2 if claiming else 1.0 if throttled else None
+            finished, _ = wait_fn(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, job = running.pop(fut)
                 try:
                     outcome = fut.result()
+                except ForgeError:
+                    raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
                 except Exception as exc:  # executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
                                            error=f"recipe '{name}': the executor failed: {exc}")
@@ -117,11 +289,17 @@ def run_graph(
                 except ForgeError as exc:
                     fail(name, str(exc), outcome.seconds, outcome.log_path)
                     continue
+                claims.release(name)
+                if store is not None:
+                    store.record(name, outcome.seconds)
                 done.add(name)
                 results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
                                              attempts=attempts[name], packages=outcome.packages)
                 rep.finished(results[name])
     finally:
+        claims.release_all()
+        if store is not None:
+            store.save()
         if running:
             executor.shutdown()
     return results

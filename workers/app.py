@@ -16,7 +16,12 @@ Redis keys (workers.blobs, workers.registry), which the coordinator verifies.
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from . import settings
 
@@ -57,3 +62,80 @@ def make_app(url: str | None = None) -> Celery:
 
 
 app = make_app()
+
+
+@worker_init.connect
+def _preflight(sender: Any = None, **_: Any) -> None:
+    """Before a worker takes builds: Redis accepts us and this machine can build, else say why
+    and exit 1 (a misconfigured or broken worker would otherwise retry forever or fail every build)."""
+    from . import health  # noqa: PLC0415
+
+    url = (sender.app.conf.broker_url if sender is not None else None) or settings.farm_url()
+    name = getattr(sender, "hostname", None) or "worker"
+    try:
+        settings.check_redis(url)
+    except settings.FarmConfigError as exc:
+        print(f"error: worker {name}: {exc}", file=sys.stderr, flush=True)
+        os._exit(1)
+    except Exception:  # noqa: BLE001  (an outage: Celery reconnects by itself)
+        pass
+    try:  # a restarted worker starts with a clean record
+        client = settings.redis_client(url)
+        client.delete(health.quarantine_key(name), settings.key("worker", name, "infra"))
+    except Exception:  # noqa: BLE001
+        pass
+    problems = health.check()
+    if problems:
+        print(f"error: worker {name} is not taking builds: {'; '.join(problems)}.", file=sys.stderr, flush=True)
+        os._exit(1)
+
+
+def slots_key(hostname: str) -> str:
+    """`forge:slots:<worker>`: how many builds a live, healthy worker runs at once (TTL'd)."""
+    return settings.key("slots", hostname)
+
+
+def _advertise(url: str, name: str, concurrency: int, stop: Any) -> None:
+    """Keep this worker's slot count in Redis while it lives and takes builds: the coordinator
+    dispatches no more builds than there are slots, so its priorities decide what runs next."""
+    from . import health  # noqa: PLC0415
+
+    client = settings.redis_client(url)
+    while True:
+        try:
+            if client.exists(health.quarantine_key(name)):
+                client.delete(slots_key(name))
+            else:
+                client.set(slots_key(name), concurrency, ex=10)
+        except Exception:  # noqa: BLE001  (Redis away: the key expires, the coordinator adapts)
+            pass
+        if stop.wait(3.0):
+            break
+    try:
+        client.delete(slots_key(name))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+_stop_advertising: Any = None
+
+
+@worker_ready.connect
+def _start_advertising(sender: Any = None, **_: Any) -> None:
+    import threading  # noqa: PLC0415
+
+    global _stop_advertising
+    consumer = sender
+    worker = getattr(consumer, "controller", None)
+    name = getattr(consumer, "hostname", None) or getattr(worker, "hostname", None) or "worker"
+    concurrency = int(getattr(worker, "concurrency", None) or settings.worker_concurrency())
+    url = consumer.app.conf.broker_url if consumer is not None else settings.farm_url()
+    _stop_advertising = threading.Event()
+    threading.Thread(target=_advertise, args=(url, name, concurrency, _stop_advertising), daemon=True,
+                     name="forge-slots").start()
+
+
+@worker_shutdown.connect
+def _stop(**_: Any) -> None:
+    if _stop_advertising is not None:
+        _stop_advertising.set()

@@ -40,7 +40,7 @@ from .registry import Registry
 from .safety import UnsafePath, check_package
 from .worker import result_key
 
-_NETWORK = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, OSError)
+_NETWORK = (redis.RedisError, OperationalError, ConnectionError, OSError)
 
 
 class FarmUnavailable(RuntimeError):
@@ -55,18 +55,25 @@ class _Pending:
     submitted: float = field(default_factory=time.monotonic)
     sent: bool = False
     sends: int = 0
+    losses: int = 0  # workers lost (no heartbeat) while they had this build
 
 
 class CeleryExecutor:
     """Runs jobs on Celery workers over Redis; packages come back as verified local files."""
 
-    def __init__(self, farm_url: str, config: ForgeConfig, *, slots: int = 64,
+    def __init__(self, farm_url: str, config: ForgeConfig, *, slots: int | None = None,
                  grace: float | None = None, log: TextIO | None = None) -> None:
         self.url = settings.farm_url(farm_url)
         self.config = config
-        self.slots = slots  # the queue absorbs any number; workers decide how many run
+        self._fixed_slots = slots  # None: as many as the live workers advertise (see slots)
+        self._slots_seen = (0.0, 1)
         self.grace = settings.grace_seconds() if grace is None else grace
         self.run_id = uuid.uuid4().hex[:16]
+        self.lost_after = settings.lost_after()
+        try:  # a wrong password, database or TLS setting ends the run now, not after the grace
+            settings.check_redis(self.url)
+        except (redis.RedisError, OSError):
+            pass  # an outage: ridden out for the grace period like any later one
         self.app = make_app(self.url)
         self.redis = settings.redis_client(self.url)
         self.blobs = BlobStore(self.redis)
@@ -86,6 +93,7 @@ class CeleryExecutor:
         self._epoch_set = False
         self._checked_workers = False
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
+        self.lost: list[tuple[str, str, float]] = []  # (recipe, lost worker, lost_after) per re-send
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
                          threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]
@@ -130,6 +138,28 @@ class CeleryExecutor:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
+    @property
+    def slots(self) -> int:
+        """Builds worth having in flight: twice the live workers' advertised slots (re-read
+        every 2 s), at least 1 (a farm without workers still queues a build and warns).
+
+        One build waiting per slot means a worker that finishes starts the next at once instead
+        of idling through the coordinator's publish and send, while the queue stays short enough
+        that the scheduler's critical-path order, not the queue's FIFO, decides what runs next.
+        """
+        if self._fixed_slots is not None:
+            return self._fixed_slots
+        at, n = self._slots_seen
+        if time.monotonic() - at > 2.0:
+            try:
+                keys = list(self.redis.scan_iter(match=settings.key("slots", "*"), count=500))
+                values = self.redis.mget(keys) if keys else []
+                n = max(1, 2 * sum(int(v) for v in values if v))
+            except (redis.RedisError, ValueError):
+                pass
+            self._slots_seen = (time.monotonic(), n)
+        return n
+
     def workers(self, timeout: float = 1.0) -> list[str]:
         """Names of the workers answering a ping now."""
         replies = self.app.control.inspect(timeout=timeout).ping() or {}
@@ -145,6 +175,10 @@ class CeleryExecutor:
         self._down_since = None
 
     def _down(self, exc: BaseException) -> None:
+        problem = settings.permanent_problem(self.url, exc)
+        if problem and not self._broken:
+            self._break(problem, fatal=True)
+            return
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
@@ -154,7 +188,8 @@ class CeleryExecutor:
                         f"{self.grace:.0f}s ({exc}); what was built is published, run the same "
                         f"command to resume")
 
-    def _break(self, message: str) -> None:
+    def _break(self, message: str, fatal: bool = False) -> None:
+        """Fail every pending build; `fatal` (a configuration error) makes the scheduler stop the run."""
         self._broken = message
         self._say(message)
         with self._lock:
@@ -162,13 +197,11 @@ class CeleryExecutor:
             self._pending.clear()
         for p in left:
             if not p.future.done():
-                p.future.set_exception(FarmUnavailable(message))
+                p.future.set_exception(settings.FarmConfigError(message) if fatal else FarmUnavailable(message))
 
     def _safe_url(self) -> str:
         """The URL without its password (for messages)."""
-        from kombu.utils.url import maybe_sanitize_url  # noqa: PLC0415
-
-        return maybe_sanitize_url(self.url)
+        return settings.safe_url(self.url)
 
     # ----------------------------------------------------------------- sending
     def _send_loop(self) -> None:
@@ -250,12 +283,56 @@ class CeleryExecutor:
                 if time.monotonic() - last_check > 1.0 and self._epoch_set:
                     last_check = time.monotonic()
                     self._ensure_epoch()
+                    self._check_heartbeats()
                 self._up()
             except _NETWORK as exc:
                 if self._stop.is_set():
                     return
                 self._down(exc)
                 time.sleep(0.5)
+
+    def _check_heartbeats(self) -> None:
+        """Re-send each build whose record says running but whose worker stopped beating.
+
+        The record turns `running` only after the heartbeat key exists and the key is deleted
+        only after the record is final, so one atomic read tells a dead worker from a done one.
+        """
+        with self._lock:
+            sent = [p for p in self._pending.values() if p.sent and not p.future.done()]
+        if not sent:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for p in sent:
+            pipe.hmget(Registry.record_key(p.tid), ["state", "worker"])
+            pipe.exists(settings.beat_key(p.tid))
+        replies = pipe.execute()
+        for i, p in enumerate(sent):
+            (state, worker), beat = replies[2 * i], replies[2 * i + 1]
+            if state == b"running" and not beat:
+                self._lost(p, (worker or b"?").decode())
+
+    def _lost(self, p: _Pending, worker: str) -> None:
+        """The worker building p died: mark its record lost and send the build again."""
+        old = p.tid
+        self.registry.lost(old, f"worker {worker} sent no heartbeat for {self.lost_after:.0f}s")
+        self.lost.append((p.job.recipe, worker, self.lost_after))
+        p.losses += 1
+        if p.losses >= settings.max_deliveries():
+            self._resolve(p, BuildOutcome(
+                recipe=p.job.recipe, ok=False, log_path=p.job.log_path, worker=worker,
+                error=f"recipe '{p.job.recipe}': {p.losses} workers were lost while building it; not handing it "
+                      f"out again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()}); see `forge farm log "
+                      f"{p.job.recipe}`"))
+            return
+        new = f"{p.job.recipe}-{p.job.attempt}-{uuid.uuid4().hex[:10]}"
+        with self._lock:
+            if self._pending.pop(old, None) is None:
+                return
+            p.tid, p.sent, p.sends = new, False, 0
+            self._pending[new] = p
+        self._say(f"worker {worker} is lost (no heartbeat for {self.lost_after:.0f}s): re-sending "
+                  f"{p.job.recipe} as task {new}")
+        self._outbox.put(new)
 
     def _collect(self, tid: str) -> None:
         with self._lock:
@@ -291,6 +368,13 @@ class CeleryExecutor:
         outcome = BuildOutcome(**{**data, "packages": [], "log_path": str(log), "worker": worker})
         if not outcome.ok:
             return outcome
+        got = sorted(str(ref.get("path")) for ref in res.get("packages", []))
+        if got != sorted(job.outputs):
+            return BuildOutcome(
+                recipe=job.recipe, ok=False, log_path=str(log), worker=worker, seconds=outcome.seconds,
+                error=f"recipe '{job.recipe}': worker {worker} returned {', '.join(got) or 'no package'} but the plan "
+                      f"is exactly {', '.join(sorted(job.outputs))}; nothing was published, check that worker's "
+                      f"forge version")
         try:
             outcome.packages = [self._stage(p.tid, ref) for ref in res.get("packages", [])]
         except (BlobError, UnsafePath) as exc:

@@ -13,7 +13,7 @@ cache (hard links), and rewrites the job's paths to point there.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +76,35 @@ def make_payload(job: BuildJob, manifest: dict[str, str], run_id: str) -> dict[s
             "job": asdict(job), "files": manifest}
 
 
+def _job_from(raw: Any) -> BuildJob:
+    """A BuildJob from the wire, with every field present and of the right type."""
+    want = {f.name: f.type for f in fields(BuildJob)}
+    if not isinstance(raw, dict) or set(raw) != set(want):
+        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise UnsafePath(f"the job has fields {got}, expected {sorted(want)}")
+    for name, typ in want.items():
+        v = raw[name]
+        ok = (isinstance(v, list) and all(isinstance(x, str) for x in v) if typ.startswith("list")
+              else isinstance(v, int) and not isinstance(v, bool) if typ == "int"
+              else isinstance(v, str) or (v is None and "None" in typ))
+        if not ok:
+            raise UnsafePath(f"the job's field {name!r} is {type(v).__name__}, expected {typ}")
+    return BuildJob(**raw)
+
+
 def check_payload(payload: dict[str, Any]) -> BuildJob:
     """Refuse a payload whose names would leave the task directory (worker side)."""
+    if not isinstance(payload, dict):
+        raise UnsafePath(f"the payload is a {type(payload).__name__}, not a mapping")
     if payload.get("v") != VERSION:
-        raise UnsafePath(f"payload version {payload.get('v')!r} is not {VERSION}")
+        raise UnsafePath(f"payload version {payload.get('v')!r} is not {VERSION} (this worker's); "
+                         f"run the same forge version on coordinator and workers")
     reply = payload.get("reply_to", "")
     if not isinstance(reply, str) or not reply.startswith(settings.key("done", "")):
         raise UnsafePath(f"reply key {reply!r} is not a farm key")
-    job = BuildJob(**payload["job"])
+    job = _job_from(payload.get("job"))
+    if not isinstance(payload.get("files"), dict):
+        raise UnsafePath("the payload has no file manifest")
     check_name(job.recipe, "recipe name")
     for out in job.outputs:
         check_package(out)

@@ -16,7 +16,7 @@ import redis
 from . import settings
 
 INDEX = settings.key("builds")
-STATES = ("queued", "running", "built", "failed", "refused", "cancelled")
+STATES = ("queued", "running", "built", "failed", "refused", "cancelled", "lost")
 
 
 def _s(v: Any) -> str:
@@ -55,6 +55,14 @@ class Registry:
 
     def finished(self, tid: str, state: str, seconds: float = 0.0, error: str | None = None) -> None:
         self._set(tid, state=state, finished=time.time(), seconds=round(seconds, 3), error=error)
+
+    def lost(self, tid: str, why: str) -> None:
+        """The build's worker died: a later redelivery of this task is skipped (it was re-sent)."""
+        self._set(tid, state="lost", finished=time.time(), error=why)
+
+    def alive(self, tid: str) -> bool:
+        """Whether the worker running this build still sends heartbeats."""
+        return bool(self.r.exists(settings.beat_key(tid)))
 
     def cancel(self, tids: list[str]) -> None:
         for tid in tids:

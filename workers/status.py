@@ -14,6 +14,7 @@ class WorkerInfo:
     name: str
     concurrency: int | None
     active: list[str] = field(default_factory=list)  # task ids running now
+    quarantined: str | None = None  # why it stopped taking builds (workers.health)
 
 
 @dataclass
@@ -44,15 +45,24 @@ def farm_status(url: str | None = None, *, limit: int = 50, timeout: float = 1.0
     pings = insp.ping() or {}
     stats = insp.stats() or {}
     active = insp.active() or {}
+    from .health import quarantine_key  # noqa: PLC0415
+
     workers = []
     for name in sorted(pings):
         pool = (stats.get(name) or {}).get("pool") or {}
         conc = pool.get("max-concurrency")
+        why = client.get(quarantine_key(name))
         workers.append(WorkerInfo(name, int(conc) if conc is not None else None,
-                                  [t.get("id", "?") for t in active.get(name) or []]))
+                                  [t.get("id", "?") for t in active.get(name) or []],
+                                  why.decode() if why else None))
     app.close()
-    return FarmStatus(url=url, workers=workers, queued=queue_length(client),
-                      builds=Registry(client).recent(limit))
+    builds = Registry(client).recent(limit)
+    for b in builds:
+        if b.get("state") == "running" and not client.exists(settings.beat_key(b["id"])):
+            # the record is the worker's last word; the heartbeat says whether it is still true
+            b["state"] = "lost"
+            b["error"] = b.get("error") or f"worker {b.get('worker', '?')} stopped sending heartbeats"
+    return FarmStatus(url=url, workers=workers, queued=queue_length(client), builds=builds)
 
 
 def build_log(what: str, url: str | None = None) -> list[tuple[dict[str, str], str]]:

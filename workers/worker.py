@@ -20,15 +20,34 @@ from typing import Any, Callable, TypeVar
 import redis
 
 from forge.executors.local import run_in_subprocess
-from forge.jobs import BuildOutcome
+from forge.executors.warm import WarmRunner
+from forge.jobs import BuildJob, BuildOutcome
 
-from . import settings
+from . import health, settings
 from .blobs import BlobCache, BlobError, BlobStore
-from .payload import materialize
+from .payload import check_payload, materialize
 from .registry import Registry
 from .safety import UnsafePath, check_package, inside
 
 T = TypeVar("T")
+
+
+class GiveBack(Exception):
+    """This machine, not the build, failed: put the build back on the queue for another worker."""
+
+
+_warm: WarmRunner | None = None
+
+
+def build(job: BuildJob, root: Path) -> BuildOutcome:
+    """Build in this worker slot's warm process (rattler-build imported once per slot, not
+    once per build); FORGE_WORKER_COLD=1 starts a fresh `forge.runner` per build instead."""
+    global _warm
+    if os.environ.get("FORGE_WORKER_COLD") == "1":
+        return run_in_subprocess(job)
+    if _warm is None:
+        _warm = WarmRunner(root / f"warm-{os.getpid()}.log")
+    return _warm.run(job)
 
 
 def result_key(tid: str) -> str:
@@ -86,6 +105,41 @@ class LogStreamer:
         self._pump()
 
 
+class Heartbeat:
+    """Keeps `forge:beat:<task>` alive while this process builds; the coordinator re-sends a
+    running build whose heartbeat expired (its worker died), long before the visibility timeout."""
+
+    def __init__(self, r: redis.Redis, tid: str, hostname: str) -> None:
+        self.r, self.key, self.hostname = r, settings.beat_key(tid), hostname
+        self.ttl = max(1, int(round(settings.lost_after())))
+        self.interval = settings.heartbeat_interval()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="forge-beat")
+
+    def beat(self) -> None:
+        self.r.set(self.key, self.hostname, ex=self.ttl)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except redis.RedisError:
+                pass  # Redis away: the coordinator rides that out on its own
+
+    def __enter__(self) -> "Heartbeat":
+        retrying(self.beat)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        try:
+            self.r.delete(self.key)
+        except redis.RedisError:
+            pass
+
+
 def _reply(r: redis.Redis, payload: dict[str, Any], tid: str, result: dict[str, Any]) -> None:
     ttl = settings.blob_ttl()  # read once by the coordinator; the log stays in forge:log:<task>
 
@@ -126,15 +180,52 @@ def sweep(tasks: Path, older_than: float) -> None:
             pass
 
 
+def _infra_failure(r: redis.Redis, hostname: str, why: str) -> None:
+    """Count a failure of this machine; after too many in a row, stop consuming builds."""
+    if retrying(lambda: health.infra_failure(r, hostname, why)):
+        from .app import app  # noqa: PLC0415
+
+        print(f"worker {hostname}: not taking builds any more: {health.max_infra_failures()} infrastructure "
+              f"failures in a row, the last: {why}", flush=True)
+        app.control.cancel_consumer(settings.QUEUE, destination=[hostname])
+
+
+def _give_back(r: redis.Redis, registry: Registry, tid: str, hostname: str, why: str) -> None:
+    """Requeue the build (raising GiveBack) and stop consuming after too many such failures."""
+    _infra_failure(r, hostname, why)
+    pipe = r.pipeline(transaction=True)
+    pipe.decr(settings.key("deliveries", tid))  # not a death: does not count against max deliveries
+    pipe.hset(Registry.record_key(tid), mapping={"state": "queued", "error": f"given back by {hostname}: {why}"})
+    retrying(pipe.execute)
+    raise GiveBack(why)
+
+
+def _refuse_malformed(r: redis.Redis, registry: Registry, payload: Any, tid: str, hostname: str,
+                      exc: BaseException) -> dict[str, Any]:
+    """Answer a payload this worker cannot read with `refused`, if it names a farm reply list."""
+    why = str(exc) if isinstance(exc, UnsafePath) else f"malformed task payload ({type(exc).__name__}: {exc})"
+    reply = payload.get("reply_to") if isinstance(payload, dict) else None
+    result = {"task_id": tid, "worker": hostname, "delivery": 1, "refused": why}
+    retrying(lambda: registry.finished(tid, "refused", error=why))
+    if isinstance(reply, str) and reply.startswith(settings.key("done", "")) and ".." not in reply:
+        _reply(r, {"reply_to": reply}, tid, result)
+    return {"ok": False, "refused": why}
+
+
 def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) -> dict[str, Any]:
     """Build one payload; always answers the coordinator unless Redis stays unreachable."""
     r = settings.redis_client(url)
     registry = Registry(r)
     store = BlobStore(r)
-    if retrying(lambda: registry.state(task_id)) == "cancelled":
-        return {"skipped": "cancelled by the coordinator"}
+    state_now = retrying(lambda: registry.state(task_id))
+    if state_now in ("cancelled", "lost"):
+        return {"skipped": f"{state_now} by the coordinator"}
+    try:
+        check_payload(payload)
+    except Exception as exc:  # noqa: BLE001  (malformed or foreign: answer, never hang the coordinator)
+        return _refuse_malformed(r, registry, payload, task_id, hostname, exc)
     delivery = retrying(lambda: registry.delivery(task_id))
-    recipe = str(payload.get("job", {}).get("recipe", "?"))
+    recipe = str(payload["job"]["recipe"])
     result: dict[str, Any] = {"task_id": task_id, "worker": hostname, "delivery": delivery}
     if delivery > settings.max_deliveries():
         msg = (f"recipe '{recipe}': {delivery - 1} workers died while building it; not handing it out "
@@ -143,6 +234,13 @@ def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) 
         registry.finished(task_id, "failed", error=msg)
         _reply(r, payload, task_id, result)
         return {"ok": False}
+    with Heartbeat(r, task_id, hostname):  # set before the record says running, dropped after it says done
+        return _build(r, registry, store, payload, result, task_id=task_id, hostname=hostname,
+                      delivery=delivery, recipe=recipe)
+
+
+def _build(r: redis.Redis, registry: Registry, store: BlobStore, payload: dict[str, Any],
+           result: dict[str, Any], *, task_id: str, hostname: str, delivery: int, recipe: str) -> dict[str, Any]:
     retrying(lambda: registry.running(task_id, hostname, delivery))
     root = settings.worker_dir()
     sweep(root / "tasks", older_than=settings.visibility_timeout() + 3600)
@@ -160,7 +258,8 @@ def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) 
             return {"ok": False, "refused": str(exc)}
         registry.reset_log(task_id, f"== worker {hostname}, delivery {delivery}\n")
         with LogStreamer(Path(job.log_path), registry, task_id):
-            outcome = run_in_subprocess(job)
+            outcome = build(job, root)
+        retrying(lambda: health.infra_ok(r, hostname))
         outcome.worker = hostname
         if outcome.ok:
             result["packages"] = _upload_packages(outcome, Path(job.work_dir) / "output", store)
@@ -172,10 +271,21 @@ def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) 
     except UnsafePath as exc:
         result["refused"] = str(exc)
         state = "refused"
-    except (BlobError, OSError, redis.RedisError) as exc:
+    except OSError as exc:  # this machine's disk or work dir: give the build back, maybe step aside
+        shutil.rmtree(task_dir, ignore_errors=True)
+        _give_back(r, registry, task_id, hostname, f"{type(exc).__name__}: {exc}")
+    except (BlobError, redis.RedisError) as exc:  # the transfer, not this machine: the coordinator re-sends
         result["outcome"] = BuildOutcome(
             recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
             error=f"recipe '{recipe}': worker {hostname} could not run the build: {exc}").__dict__
+        result["log"] = traceback.format_exc()
+    except Exception as exc:  # noqa: BLE001  (a bug here must still answer, not pass for a dead worker)
+        why = f"{type(exc).__name__}: {exc}"
+        _infra_failure(r, hostname, why)
+        result["outcome"] = BuildOutcome(
+            recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
+            error=f"recipe '{recipe}': worker {hostname} failed unexpectedly ({why}); see `forge farm log "
+                  f"{recipe}`").__dict__
         result["log"] = traceback.format_exc()
     finally:
         shutil.rmtree(task_dir, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -52,7 +53,15 @@ def _died(job: BuildJob, how: str, seconds: float = 0.0) -> BuildOutcome:
 
 
 def _warm() -> None:
-    """Pool initializer: pay the imports once per process, not once per build."""
+    """Pool initializer: pay the imports once per process, not once per build.
+
+    Each pool process leads its own process group, so that shutting down a busy pool (Ctrl-C)
+    can end the process and whatever its build started (scripts, compilers) in one signal.
+    """
+    try:
+        os.setpgrp()
+    except OSError:
+        pass
     import rattler_build  # noqa: F401, PLC0415
 
     from .. import builder  # noqa: F401, PLC0415
@@ -110,9 +119,33 @@ class LocalExecutor:
         return result
 
     def shutdown(self) -> None:
-        """Idle pools are joined (no leaked semaphores); busy ones (Ctrl-C) are abandoned."""
+        """Idle pools are joined (no leaked semaphores); busy ones (Ctrl-C) are killed with their
+        builds, so no build process outlives the command or keeps its stdout/stderr open."""
         with self._lock:
             pool, self._pool = self._pool, None
             busy = self._in_flight > 0
-        if pool is not None:
-            pool.shutdown(wait=not busy, cancel_futures=True)
+        if pool is None:
+            return
+        if not busy:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        _kill_all(procs)
+
+
+def _kill_all(procs: list) -> None:  # noqa: ANN001  (multiprocessing Process objects)
+    """SIGKILL each pool process's group (its build's children too), then reap them."""
+    for proc in procs:
+        pid = proc.pid
+        if pid is None:
+            continue
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for proc in procs:
+        proc.join(timeout=5)

@@ -24,10 +24,9 @@ import redis
 from forge.config import ForgeConfig
 
 REPO = Path(__file__).resolve().parents[2]
-#: Short timeouts so a dead worker's build is handed on within seconds (see docs/farm.md).
+#: Default farm settings (a dead worker is found by its heartbeat, not the 4 h visibility
+#: timeout); only the Redis grace is shortened. A test needing more sets it itself.
 TEST_ENV = {
-    "FORGE_FARM_VISIBILITY_TIMEOUT": "6",
-    "FORGE_FARM_RESTORE_INTERVAL": "1",
     "FORGE_FARM_GRACE": "60",
 }
 
@@ -207,10 +206,11 @@ def json_str(s: str) -> str:
     return json.dumps(s)
 
 
-#: Shell that kills this build's `forge.runner` process: the build machine fails, not the recipe.
+#: Shell that kills this build's process (a worker slot's warm `forge.executors.warm`, or a
+#: fresh `forge.runner`): the build machine fails, not the recipe.
 KILL_RUNNER = (
     "p=$$; while [ \"$p\" -gt 1 ]; do "
-    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -q forge.runner; then kill -9 $p; exit 1; fi; "
+    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -qE 'forge.runner|forge.executors.warm'; then kill -9 $p; exit 1; fi; "
     "p=$(awk '{print $4}' /proc/$p/stat); done"
 )
 
@@ -227,6 +227,22 @@ KILL_POOL_CHILD = (
 @pytest.fixture
 def synth(tmp_path: Path) -> Synth:
     return Synth(tmp_path / "repo")
+
+
+def session_processes(sid: int) -> list[str]:
+    """Live (not zombie) processes of session `sid`, as 'pid cmdline', read from /proc."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                found.append(f"{d.name} {(d / 'cmdline').read_bytes().replace(bytes(1), b' ').decode(errors='replace')}")
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def wait_for(pred, timeout: float = 60, what: str = "condition") -> None:  # noqa: ANN001

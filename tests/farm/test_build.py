@@ -168,3 +168,25 @@ def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, w
     assert "forge-pip-install" in log or "pip install" in log
     assert str(workers.base / "w1" / "tasks") in log  # built in the worker's own tree
     assert {r.name for r in Workspace(cfg).channel.records()} >= {"iniconfig", "python"}
+
+
+#: Shell that writes the pid of the warm build process running this build script to the probe.
+WARM_PID = (
+    "p=$$; while [ \"$p\" -gt 1 ]; do "
+    "if tr '\\0' ' ' < /proc/$p/cmdline | grep -q forge.executors.warm; then echo $p >> {probe}; break; fi; "
+    "p=$(awk '{{print $4}}' /proc/$p/stat); done"
+)
+
+
+def test_worker_builds_in_one_warm_process(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+    """A worker slot keeps one build process (rattler-build imported once), not one per build."""
+    pids = synth.probe / "warm-pids"
+    synth.add("warm-a", 0.1, pre=[WARM_PID.format(probe=pids)])
+    synth.add("warm-b", 0.1, deps=("warm-a",), pre=[WARM_PID.format(probe=pids)])
+    workers.start("w1")
+    cfg = synth.config()
+    with CeleryExecutor(redis_server.url, cfg) as ex:
+        report = api.build(["warm-b"], cfg, executor=ex)
+    assert report.ok, {n: r.error for n, r in report.results.items()}
+    seen = pids.read_text().split()
+    assert len(seen) == 2 and seen[0] == seen[1], seen
