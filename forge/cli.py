@@ -52,7 +52,11 @@ def build(
     cfg = _config(channel, recipes)
     executor = None
     if farm:
-        from workers.executor import CeleryExecutor  # noqa: PLC0415
+        found = plugin("forge.executors", "farm")
+        if not found:
+            raise ForgeError("--farm needs the build farm, which is not installed",
+                             fix="pip install 'wasm-forge[farm]'")
+        CeleryExecutor = found[0]  # noqa: N806
 
         executor = CeleryExecutor(farm, cfg)
     present: list[str] = []
@@ -128,7 +132,11 @@ def status(
 ) -> None:
     """What the channel holds against what the recipes declare (or, with --farm, the farm)."""
     if farm:
-        from .farm_cli import status as farm_status  # noqa: PLC0415
+        found = plugin("forge.farm", "status")
+        if not found:
+            raise ForgeError("--farm needs the build farm, which is not installed",
+                             fix="pip install 'wasm-forge[farm]'")
+        farm_status = found[0]
 
         farm_status(farm=farm, limit=30, logs=logs, tail=15)
         return
@@ -264,29 +272,29 @@ def env_create(
     out.print(f"created {prefix} ({platform})")
 
 
-def _mount_optional() -> None:
-    """Sub-apps from other layers, mounted when present."""
-    try:
-        from .toolchain.cli import app as toolchain_app  # noqa: PLC0415
+def plugin(group: str, name: str | None = None) -> list:
+    """Objects other packages register under an entry point group (pyodide-build's
+    `pyodide.cli` way): sub-commands, the farm's executor. One that cannot be imported
+    (its extra not installed) is left out."""
+    from importlib.metadata import entry_points  # noqa: PLC0415
 
-        app.add_typer(toolchain_app, name="toolchain", help="Create, verify and report the emscripten build root.")
-    except ImportError:
-        pass
-    from .farm_cli import app as farm_app  # noqa: PLC0415
-    from .farm_cli import worker  # noqa: PLC0415
-    from .pyodide_view import cli as pyodide_cli  # noqa: PLC0415
-
-    from .lite.cli import lite_command  # noqa: PLC0415
-
-    app.command("lite")(lite_command)
-    app.add_typer(farm_app, name="farm", help="The Celery/Redis build farm: status, logs, Flower.")
-    app.command("worker")(worker)
-
-    app.add_typer(pyodide_cli.app, name="pyodide", help="The channel's Pyodide view (wheels, pyodide-lock.json, all.json).")
-    app.command("serve")(pyodide_cli.serve)
+    found = []
+    for ep in entry_points(group=group):
+        if name is None or ep.name == name:
+            try:
+                found.append(ep.load())
+            except ImportError:
+                continue
+    return found
 
 
-_mount_optional()
+def _mount_plugins() -> None:
+    """Sub-CLIs (toolchain, pyodide, lite, farm) register themselves through `forge.cli`."""
+    for register in plugin("forge.cli"):
+        register(app)
+
+
+_mount_plugins()
 
 
 INTERRUPTED = "[yellow]interrupted[/]: nothing half-published; run the same command to resume"

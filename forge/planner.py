@@ -133,7 +133,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
 def check_outputs(job: BuildJob, packages: list[Path]) -> None:
     """A build must produce exactly the packages the plan expects, in the expected subdirs."""
     got = {f"{p.parent.name}/{p.name}" for p in packages}
-    if not set(job.outputs) <= got:
+    if set(job.outputs) != got:
         raise ForgeError(
             f"the build produced {sorted(got)} but the plan expected {job.outputs}",
             recipe=job.recipe, file=job.recipe_file, fix="make the build string deterministic",

@@ -18,8 +18,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "== python venv"
   python3 -m venv .venv
 fi
-echo "== pip install -e .[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "== pip install -e .[farm,lite,test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[farm,lite,test]'
 
 echo "== chromium, playwright-core, JupyterLite (scripts/setup-lite.sh)"
 bash scripts/setup-lite.sh

@@ -66,3 +66,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def register(forge_app: typer.Typer) -> None:
+    """The `forge.cli` entry point: `forge lite`."""
+    forge_app.command("lite")(lite_command)

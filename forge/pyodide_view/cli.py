@@ -106,3 +106,9 @@ if __name__ == "__main__":  # `python -m forge.pyodide_view.cli` until it is mou
     root.add_typer(app, name="pyodide")
     root.command("serve")(serve)
     root()
+
+
+def register(forge_app: typer.Typer) -> None:
+    """The `forge.cli` entry point: `forge pyodide ...` and `forge serve`."""
+    forge_app.add_typer(app, name="pyodide", help="The channel's Pyodide view (wheels, pyodide-lock.json, all.json).")
+    forge_app.command("serve")(serve)

@@ -127,3 +127,8 @@ def run(
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
+
+
+def register(forge_app: typer.Typer) -> None:
+    """The `forge.cli` entry point: `forge toolchain ...`."""
+    forge_app.add_typer(app, name="toolchain", help="Create, verify and report the emscripten build root.")

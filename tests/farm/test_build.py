@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from forge import api
-from forge.farm_cli import app as farm_app
+from workers.cli import app as farm_app
 from workers.executor import CeleryExecutor
 from workers.registry import Registry
 
@@ -100,7 +100,7 @@ def test_worker_command_runs_a_worker(synth: Synth, tmp_path: Path, redis_server
     synth.add("via-cli", 0.1)
     wdir = tmp_path / "cliworker"
     wdir.mkdir()
-    code = "from forge.farm_cli import app; app()"
+    code = "from workers.cli import app; app()"
     log = open(wdir / "out.log", "wb")
     proc = subprocess.Popen([sys.executable, "-c", code, "worker", "--broker", redis_server.url,
                              "--work-dir", str(wdir), "-n", "cli@%h"], stdout=log, stderr=subprocess.STDOUT,
@@ -153,7 +153,7 @@ def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, w
 
     from .conftest import REPO
 
-    cache = REPO / ".forge" / "cache"
+    cache = tmp_path / "cache"  # its own: a fresh machine has nothing cached
     monkeypatch.setenv("FORGE_CACHE", str(cache))
     cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "channel",
                            state_dir=tmp_path / "state")

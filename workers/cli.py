@@ -1,7 +1,7 @@
 """`forge worker` and `forge farm ...`: start a build worker, look at the farm.
 
-Mount with `app.add_typer(farm_cli.app, name="farm")` and, for the top-level
-`forge worker`, `app.command("worker")(farm_cli.worker)`.
+A plugin of the `forge` command (entry point group `forge.cli`, `register`): the core never
+imports the farm, and an install without the `[farm]` extra simply has no farm commands.
 """
 
 from __future__ import annotations
@@ -149,3 +149,9 @@ def flower(
     from workers.app import app as celery_app  # noqa: PLC0415
 
     celery_app.start(["flower", f"--port={port}", f"--address={address}"])
+
+
+def register(forge_app: typer.Typer) -> None:
+    """The `forge.cli` entry point: `forge farm ...` and `forge worker`."""
+    forge_app.add_typer(app, name="farm", help="The Celery/Redis build farm: status, logs, Flower.")
+    forge_app.command("worker")(worker)
