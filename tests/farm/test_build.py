@@ -146,7 +146,6 @@ def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, w
                                                                monkeypatch) -> None:  # noqa: ANN001
     """The repo's iniconfig recipe: its verified sdist and build wheels go through Redis, the
     worker installs from its own copy, tests resolve against the mirrored channel."""
-    import pytest
 
     from forge.config import ForgeConfig
     from forge.workspace import Workspace

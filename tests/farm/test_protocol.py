@@ -10,7 +10,6 @@ import uuid
 from concurrent.futures import Future
 from pathlib import Path
 
-import pytest
 
 from forge import api
 from forge.config import ForgeConfig

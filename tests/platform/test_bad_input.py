@@ -4,7 +4,6 @@ nothing."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
