@@ -115,3 +115,44 @@ def test_failure_isolation_api(tmp_path: Path) -> None:
     (cfg.recipes_dir / "bad" / "recipe.yaml").write_text(generic_recipe("bad"))
     again = api.build(["ok", "leaf"], cfg, jobs=2)
     assert again.ok and again.by_status("built") == ["bad", "leaf", "mid"]
+
+
+#: rattler-build stamps these per build (the build time, the channels it solved from, the
+#: rendered recipe with its work paths); everything else must be the same bytes.
+PER_BUILD = {"info/index.json", "info/about.json"}
+
+
+def _payload(pkg: Path, dest: Path) -> dict[str, bytes]:
+    from rattler.package_streaming import extract  # noqa: PLC0415
+
+    extract(pkg, dest)
+    return {str(p.relative_to(dest)): p.read_bytes() for p in sorted(dest.rglob("*")) if p.is_file()
+            and str(p.relative_to(dest)) not in PER_BUILD and not str(p.relative_to(dest)).startswith("info/recipe/")}
+
+
+def test_a_recipe_builds_to_the_same_bytes_in_two_work_dirs(built_pytest: Built, tmp_path: Path) -> None:
+    """Two workers' trees (different state and work dirs) give byte-identical package files:
+    no work path in RECORD, no direct_url.json naming the build machine (pypa installer)."""
+    import shutil  # noqa: PLC0415
+
+    from forge.channel import Channel  # noqa: PLC0415
+    from forge.config import ForgeConfig  # noqa: PLC0415
+    from tests.forge_testlib import REPO  # noqa: PLC0415
+
+    payloads = []
+    for worker in ("worker-a", "worker-b"):
+        ch = tmp_path / worker / "channel"
+        shutil.copytree(built_pytest.channel, ch)
+        for old in (ch / "noarch").glob("iniconfig-*.conda"):
+            old.unlink()
+        Channel(ch).reindex()
+        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=ch, state_dir=tmp_path / worker / "st")
+        report = api.build(["iniconfig"], cfg, jobs=1, view=False)
+        assert report.by_status("built") == ["iniconfig"], report.results
+        (pkg,) = (ch / "noarch").glob("iniconfig-*.conda")
+        payloads.append(_payload(pkg, tmp_path / worker / "x"))
+    a, b = payloads
+    assert a.keys() == b.keys() and any(k.endswith("dist-info/RECORD") for k in a)
+    assert not any(k.endswith("direct_url.json") for k in a)
+    assert [k for k in a if a[k] != b[k]] == []
+    assert not any(str(tmp_path).encode() in v for v in a.values()), "a work path leaked into the package"
