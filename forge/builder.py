@@ -193,7 +193,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                     _phase(log, "wasm-tests", t0)
                     if failure:
                         return failure
-        except Exception as exc:  # a failed script, a failed test, a solver error
+        except Exception as exc:  # noqa: BLE001 — a failed script, a failed test, a solver error
             sys.stdout.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)

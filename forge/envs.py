@@ -31,7 +31,7 @@ async def _create(prefix: Path, channels: list[str], specs: list[str], platform:
     virtual = VirtualPackage.detect() if platform.startswith("linux") else []
     try:
         records = await solve(sources, specs, platforms=[platform, "noarch"], virtual_packages=virtual)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         first = str(exc).strip().splitlines()
         raise ForgeError(
             f"the specs {' '.join(specs)} cannot be solved for {platform} from {', '.join(channels)}: "

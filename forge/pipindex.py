@@ -142,7 +142,7 @@ def find_sdist_link(project: str, version: str | None = None, *,
                                ignore_compatibility=True, trusted_hosts=s.trusted_hosts)
         try:
             packages = list(finder.find_matches(requirement))
-        except Exception as exc:  # unreachable index, bad TLS, ...: pip warns and goes on too
+        except Exception as exc:  # noqa: BLE001 — unreachable index, bad TLS, ...: pip warns and goes on too
             errors.append(f"{type(exc).__name__}: {exc}")
             continue
         for pkg in packages:
@@ -151,7 +151,7 @@ def find_sdist_link(project: str, version: str | None = None, *,
                 continue
             try:
                 parsed, ver = parse_sdist_filename(name)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 continue
             if canonicalize_name(parsed) == canonicalize_name(project):
                 found.append(SdistLink(name, pkg.link.url_without_fragment, _sha256_of(pkg.link), str(ver)))
@@ -178,7 +178,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, settings: Index
             for chunk in resp.iter_bytes(chunk_size=1 << 16):
                 digest.update(chunk)
                 out.write(chunk)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         tmp.unlink(missing_ok=True)
         raise ForgeError(f"downloading {Path(url).name} failed ({type(exc).__name__}: {exc})",
                          fix="check the network and pip's index settings (`pip config list`)") from None

@@ -110,7 +110,7 @@ def parse(name: str, path: Path, *, display: str | None = None) -> Stage0Recipe:
         )
     try:
         return Stage0Recipe.from_file(file)
-    except Exception as exc:  # rattler_build raises its own error classes
+    except Exception as exc:  # noqa: BLE001 — rattler_build raises its own error classes
         msg = str(exc).strip().splitlines()[0]
         raise ForgeError(
             f"rattler-build cannot read it: {msg}", recipe=name, file=shown,
@@ -136,7 +136,7 @@ def variant_config(variant_file: Path | None, platform: str) -> VariantConfig:
         return _variant_config("", 0.0, platform)
     try:
         return _variant_config(str(variant_file), variant_file.stat().st_mtime, platform)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise ForgeError(
             f"the variant file cannot be read: {str(exc).splitlines()[0]}", file=variant_file,
             fix="correct conda_build_config.yaml",
@@ -195,7 +195,7 @@ def skipped(stage0: Stage0Recipe, platform: str, name: str, shown: str) -> bool:
         try:
             if eval(compile(str(expr), "<skip>", "eval"), {"__builtins__": {}}, flags):  # noqa: S307
                 return True
-        except Exception:
+        except Exception:  # noqa: BLE001
             raise ForgeError(
                 f"the skip condition {expr!r} cannot be evaluated", recipe=name, file=shown,
                 fix="use platform selectors such as `not linux`, `emscripten` or `win`",
@@ -238,7 +238,7 @@ def render(
             )
         except ForgeError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             msg = str(exc).strip().splitlines()[0]
             raise ForgeError(
                 f"rendering for {platform} failed: {msg}", recipe=name, file=shown,
@@ -313,7 +313,7 @@ def _source_nodes(node: Any) -> list[Any]:
 def _line(node: Any, key: str) -> int | None:
     try:
         return node.lc.key(key)[0] + 1
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
 
 
@@ -330,7 +330,7 @@ def unverified_sources(name: str, path: Path, *, display: str | None = None) -> 
     shown = display or str(file)
     try:
         data = YAML(typ="rt").load(file.read_text(encoding="utf-8"))
-    except Exception:
+    except Exception:  # noqa: BLE001
         return []  # malformed YAML is reported by parse()
     if not isinstance(data, dict):
         return []

@@ -275,7 +275,7 @@ def run_graph(
                     outcome = fut.result()
                 except ForgeError:
                     raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
-                except Exception as exc:  # executor-level failure (lost worker, broker gone)
+                except Exception as exc:  # noqa: BLE001 — executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
                                            error=f"recipe '{name}': the executor failed: {exc}")
                 if not outcome.ok and outcome.transient and attempts[name] < max_attempts:

@@ -49,7 +49,7 @@ class SourceCache:
             return self._fetch_npm(src, target, recipe=recipe, file=file)
         try:
             project, version = parse_sdist_filename(src.filename)
-        except Exception:
+        except Exception:  # noqa: BLE001
             raise ForgeError(
                 f"the source file name {src.filename!r} is not an sdist name (<project>-<version>.tar.gz)",
                 recipe=recipe, file=file, fix="name the sdist exactly as the package index lists it",

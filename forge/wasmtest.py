@@ -172,7 +172,7 @@ def run_package_tests(pkg: Path, channels: list[str], *, log: IO[str], work_dir:
         _run_tests(pkg, channels, log, work, report, lp)
     except ForgeError as exc:
         report.fail(str(exc))
-    except Exception as exc:  # an env that cannot be solved or installed, a broken package
+    except Exception as exc:  # noqa: BLE001 — an env that cannot be solved or installed, a broken package
         report.fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     finally:
         report.seconds = time.monotonic() - start

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="forge-pip-install-") as tmp:
         try:
             whl = build_wheel(src, Path(tmp) / "dist", config)
-        except Exception as exc:  # build's BuildBackendException, a failed install of requirements
+        except Exception as exc:  # noqa: BLE001 — build's BuildBackendException, a failed install of requirements
             print(f"error: building a wheel of {src.name} failed: {exc}", file=sys.stderr, flush=True)
             return 1
         print(f"forge-pip-install: built {whl.name}", flush=True)

@@ -12,6 +12,7 @@ from .paths import default_cache_dir, default_root_dir
 from .target import PLATFORM_TAG, PYODIDE_ABI_VERSION, PYODIDE_VERSION, PYTHON_VERSION
 
 __all__ = [
-    "Bind", "BuildRoot", "CrossEnv", "PyodideDist", "fetch_pyodide", "prepare_cross_env", "run_in_pyodide", "PLATFORM_TAG", "PYODIDE_ABI_VERSION", "PYODIDE_VERSION", "PYTHON_VERSION",
+    "Bind", "BuildRoot", "CrossEnv", "PyodideDist", "fetch_pyodide", "prepare_cross_env", "run_in_pyodide",
+    "PLATFORM_TAG", "PYODIDE_ABI_VERSION", "PYODIDE_VERSION", "PYTHON_VERSION",
     "ToolchainError", "ToolchainLock", "default_cache_dir", "default_root_dir", "ensure", "run",
 ]

@@ -54,7 +54,8 @@ echo "emscripten=$(emcc --version 2>/dev/null | head -1)"
 echo "clang=$(clang-21 --version | head -1)"
 echo "node=$(node --version)"
 echo "python=$(python3.14 -c 'import platform; print(platform.python_version())')"
-%(venv)s/bin/python -c 'import importlib.metadata as m; print("pyodide_build=" + m.version("pyodide-build")); print("pyodide_lock=" + m.version("pyodide-lock"))'
+%(venv)s/bin/python -c 'import importlib.metadata as m; print("pyodide_build=" + m.version("pyodide-build")); \
+print("pyodide_lock=" + m.version("pyodide-lock"))'
 dpkg-query -W -f='deb:${Package}=${Version}\n' %(debs)s
 """ % {"venv": VENV, "debs": " ".join(LOCKED_DEBS)}
 

@@ -91,7 +91,7 @@ def info(root: Optional[Path] = RootOpt, as_json: bool = typer.Option(False, "--
 @app.command("xbuildenv")
 def xbuildenv(root: Optional[Path] = RootOpt) -> None:
     """Write the pyodide-build cross environment into the root; print its variables as `export` lines."""
-    from .cross_env import prepare_cross_env
+    from .cross_env import prepare_cross_env  # noqa: PLC0415
 
     br = BuildRoot(root)
     if not br.is_marked():

@@ -105,7 +105,7 @@ def load_sysconfigdata(source: str, pyodide_root: str = "/pyodide-root") -> dict
     fake_os = types.SimpleNamespace(environ={"PYODIDE_ROOT": pyodide_root})
     real_import = __import__
 
-    def _import(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _import(name: str, *args: object, **kwargs: object) -> object:
         return fake_os if name == "os" else real_import(name, *args, **kwargs)
 
     ns: dict[str, object] = {"__builtins__": {**__builtins__.__dict__, "__import__": _import}

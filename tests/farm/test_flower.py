@@ -31,7 +31,8 @@ def test_flower_sees_workers_and_builds(tmp_path: Path, synth: Synth, workers: W
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers.app", "--broker", redis_server.url, "flower",
          f"--port={port}", "--address=127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **workers.env, "FLOWER_UNAUTHENTICATED_API": "1"},  # loopback only
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **workers.env, "FLOWER_UNAUTHENTICATED_API": "1"},  # loopback only
     )
     try:
         workers.start("w1")
