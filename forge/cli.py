@@ -258,6 +258,10 @@ def _mount_optional() -> None:
     app.add_typer(pyodide_cli.app, name="pyodide", help="The channel's Pyodide view (wheels, pyodide-lock.json, all.json).")
     app.command("serve")(pyodide_cli.serve)
 
+    from .authors.cli import register as register_authors  # noqa: PLC0415
+
+    register_authors(app)  # forge venv / wheel / wasm-test / publish / ci (library authors)
+
 
 _mount_optional()
 

@@ -112,7 +112,8 @@ def _pip_conf(channels: list[str]) -> tuple[str, list[str]]:
     glob["find-links"] = " ".join([*views, *glob.get("find-links", "").split()])
     if not glob["find-links"]:
         del glob["find-links"]
-    glob.update({"only-binary": ":all:", "no-cache-dir": "true", "disable-pip-version-check": "true"})
+    # progress-bar off: pip draws it from a thread, and wasm has none
+    glob.update({"only-binary": ":all:", "no-cache-dir": "true", "disable-pip-version-check": "true", "progress-bar": "off"})
     parser = configparser.ConfigParser(interpolation=None)
     mounts: list[str] = []
     for section, values in conf.items():
