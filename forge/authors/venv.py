@@ -103,11 +103,15 @@ def _mounts_for(value: str, index: bool = False) -> list[str]:
     return dirs
 
 
+def channel_views(channels: list[str]) -> list[str]:
+    """The local channels' Pyodide views (`<channel>/pyodide/`: a wheel per package)."""
+    return [str(Path(c).resolve() / "pyodide") for c in channels if "://" not in c and (Path(c) / "pyodide").is_dir()]
+
+
 def _pip_conf(channels: list[str]) -> tuple[str, list[str]]:
     """DIR/pip.conf's text and the host folders it (and PIP_* in the environment) needs mounted."""
     conf = host_pip_config()
-    views = [str(Path(c).resolve() / "pyodide") for c in channels
-             if "://" not in c and (Path(c) / "pyodide").is_dir()]
+    views = channel_views(channels)
     glob = conf.setdefault("global", {})
     glob["find-links"] = " ".join([*views, *glob.get("find-links", "").split()])
     if not glob["find-links"]:
@@ -135,8 +139,11 @@ def _pip_conf(channels: list[str]) -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n" + buf.getvalue(), sorted(set(mounts))
 
 
-def _wrapper(dest: Path, node: Path, launcher: Path, executable: Path, mounts: list[str]) -> str:
+def _wrapper(dest: Path, node: Path, launcher: Path, executable: Path, mounts: list[str], views: list[str]) -> str:
     q = shlex.quote
+    # PIP_FIND_LINKS in the environment replaces pip.conf's find-links: keep the channel's view in it
+    keep_view = (f'if [ -n "${{PIP_FIND_LINKS+x}}" ]; then PIP_FIND_LINKS={q(" ".join(views))}" $PIP_FIND_LINKS"; '
+                 "export PIP_FIND_LINKS; fi\n") if views else ""
     return (
         "#!/bin/sh\n"
         f"# forge venv: CPython in WebAssembly (Pyodide) under node >= 24; see {LAUNCHER.name} for the details\n"
@@ -144,6 +151,7 @@ def _wrapper(dest: Path, node: Path, launcher: Path, executable: Path, mounts: l
         f"PYTHON_WASM_EXECUTABLE={q(str(executable))}\n"
         f"PYTHON_WASM_MOUNTS={q(':'.join(mounts))}" '"${PYTHON_WASM_MOUNTS:+:$PYTHON_WASM_MOUNTS}"\n'
         "export PYTHON_WASM_PREFIX PYTHON_WASM_EXECUTABLE PYTHON_WASM_MOUNTS\n"
+        + keep_view +
         f'exec {q(str(node))} {q(str(launcher))} "$@"\n'
     )
 
@@ -209,7 +217,7 @@ def create_venv(dest: Path, channels: list[str], specs: list[str] | None = None,
     bindir = dest / "bin"
     for name in ("python", f"python{target.PYTHON_XY.split('.')[0]}", f"python{target.PYTHON_XY}", "python-wasm"):
         exe = bindir / ("python-wasm" if name == "python-wasm" else "python")
-        _write(bindir / name, _wrapper(dest, node, launcher, exe, mounts), 0o755)
+        _write(bindir / name, _wrapper(dest, node, launcher, exe, mounts, channel_views(channels)), 0o755)
     _write(bindir / "activate", (
         "# source this file: `. DIR/bin/activate` puts the venv's python (wasm) and pip first on PATH\n"
         f"VIRTUAL_ENV={shlex.quote(str(dest))}\nexport VIRTUAL_ENV\n"
