@@ -61,6 +61,7 @@ def check_wheel_name(whl: Path) -> None:
 
 
 def _twine_error(text: str) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in lines:
         m = re.search(r"HTTPError: (\d{3}.*)", ln)
@@ -76,7 +77,7 @@ def upload(files: list[Path], *, repository_url: str | None = None, repository: 
     for f in files:
         if f.suffix == ".whl":
             check_wheel_name(f)
-    cmd = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
+    cmd = [sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--disable-progress-bar"]
     if repository_url:
         cmd += ["--repository-url", repository_url]
     elif repository:
@@ -86,6 +87,10 @@ def upload(files: list[Path], *, repository_url: str | None = None, repository: 
     where = repository_url or repository or os.environ.get("TWINE_REPOSITORY_URL") or os.environ.get("TWINE_REPOSITORY") or "PyPI"
     proc = subprocess.run([*cmd, *map(str, files)], capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "1000"})
+    if proc.returncode != 0 and "NonInteractive" in proc.stdout + proc.stderr:
+        raise ForgeError(f"twine has no username or password for {where}, so nothing was uploaded",
+                         fix="set TWINE_USERNAME and TWINE_PASSWORD (for PyPI: __token__ and an API token) or add "
+                             "the repository to ~/.pypirc")
     if proc.returncode != 0:
         raise ForgeError(f"the index {where} refused the upload of {', '.join(f.name for f in files)} "
                          f"({_twine_error(proc.stdout + proc.stderr)})",

@@ -48,7 +48,8 @@ def test_forge_ci_numpy_c_extension(numpy_channel: Path, tmp_path: Path) -> None
     assert set(report.phases) == {"build", "venv", "install", "tests"}
 
 
-def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_server: str, tmp_path: Path) -> None:
+def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_server: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """forge wheel (a tiny C extension) -> forge publish (twine) -> pypiserver -> pip install
     --index-url in a forge venv; a re-upload, a wrong tag and a missing file are one sentence each."""
     from forge.authors.publish import publish
@@ -97,11 +98,18 @@ def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_se
     r = venv.run("-c", "import ctiny; print(ctiny.triple(14))", cwd=tmp_path)
     assert (r.returncode, r.stdout.strip()) == (0, "42"), r.stderr
 
-    # the same file again: the index refuses (409), and the sentence says so
+    # no credentials: said before anything is sent
+    monkeypatch.delenv("TWINE_USERNAME", raising=False)
+    monkeypatch.delenv("TWINE_PASSWORD", raising=False)
+    with pytest.raises(ForgeError, match=r"^twine has no username or password for http://127.0.0.1:\d+/, so nothing"):
+        publish([whl], repository_url=f"{pypi_server}/")
+    # the same file again: pypiserver refuses it (400, "already exists"), and the sentence says so
+    monkeypatch.setenv("TWINE_USERNAME", "u")
+    monkeypatch.setenv("TWINE_PASSWORD", "p")
     with pytest.raises(ForgeError) as info:
         publish([whl], repository_url=f"{pypi_server}/")
     msg = str(info.value)
-    assert msg.startswith(f"the index {pypi_server}/ refused the upload of {whl.name} (409") and msg.count("\n") == 0
+    assert msg.startswith(f"the index {pypi_server}/ refused the upload of {whl.name} (400 Bad Request") and "\n" not in msg, msg
     # a wheel for another platform is refused before any upload
     wrong = tmp_path / whl.name.replace("pyemscripten_2026_0_wasm32", "manylinux_2_17_x86_64")
     shutil.copyfile(whl, wrong)
