@@ -223,6 +223,9 @@ def create_venv(dest: Path, channels: list[str], specs: list[str] | None = None,
         f"VIRTUAL_ENV={shlex.quote(str(dest))}\nexport VIRTUAL_ENV\n"
         'PATH="$VIRTUAL_ENV/bin:$PATH"\nexport PATH\nhash -r 2>/dev/null || true\n'))
     pip_version = _install_pip(dest, venv.site_packages)
+    # bytecode for pip and the conda packages, compiled once by the wasm CPython itself (its magic
+    # number): without it every `python -m pip` compiles pip again (seconds per run)
+    venv.run("-m", "compileall", "-q", "-j", "1", str(venv.site_packages), cwd=dest)
     version = node_version(node) or (0,)
     _write(dest / "pyvenv.cfg", (
         f"home = {node.parent}\ninclude-system-site-packages = false\nversion = {target.PYTHON_VERSION}\n"

@@ -209,6 +209,9 @@ def _forge_main(prefix, argv, environ, executable, jspi):
     mode = target = None
     rest = []
     ignore_env = safe_path = False
+    # CPython writes bytecode unless told not to (Pyodide turns it off: its own files are in memory);
+    # the prefix, the working directory and mounts are host folders, where .pyc files pay off
+    sys.dont_write_bytecode = False
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -270,6 +273,8 @@ def _forge_main(prefix, argv, environ, executable, jspi):
         sysconfig._CONFIG_VARS = None
         sysconfig._CONFIG_VARS_INITIALIZED = False
     safe_path = safe_path or (not ignore_env and bool(os.environ.get("PYTHONSAFEPATH")))
+    if not ignore_env and os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        sys.dont_write_bytecode = True
 
     def first(entry):
         if not safe_path:
