@@ -268,6 +268,7 @@ def _forge_main(prefix, argv, environ, executable, jspi):
     os.environ.setdefault("CONDA_PREFIX", prefix)
     sys.prefix = sys.exec_prefix = prefix
     sys.executable = sys._base_executable = executable
+    sys.orig_argv = [executable, *argv]  # the snapshot's would name the run that made it
     import sysconfig
     if getattr(sysconfig, "_CONFIG_VARS", None) is not None:  # computed before the prefix was ours
         sysconfig._CONFIG_VARS = None
