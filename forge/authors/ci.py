@@ -81,8 +81,10 @@ def _tail(text: str, n: int = 15) -> str:
 
 def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_dir: Path | None = None,
                 extras: str = "test", pytest_args: list[str] | None = None, echo: bool = False) -> WasmTestOutcome:
-    """A fresh venv, the wheels installed with their EXTRAS, pytest run in PROJECT (exit = pytest's)."""
-    from .venv import create_venv  # noqa: PLC0415
+    """The wheels installed with their EXTRAS into a venv (VENV_DIR when it is already a forge venv,
+    else a new one), pytest run in PROJECT; the exit code is pytest's."""
+    from .node import ensure_node  # noqa: PLC0415
+    from .venv import Venv, create_venv, is_venv  # noqa: PLC0415
 
     for w in wheels:
         if not w.is_file():
@@ -93,9 +95,13 @@ def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_
         venv_dir = tmp / "venv"
     try:
         t0 = time.monotonic()
-        venv = create_venv(venv_dir, channels, clear=venv_dir.exists())
+        reuse = is_venv(venv_dir)
+        venv = Venv(venv_dir.resolve(), ensure_node()) if reuse else create_venv(venv_dir, channels)
         t1 = time.monotonic()
         reqs = [f"{w.resolve()}[{extras}]" if extras else str(w.resolve()) for w in wheels]
+        # --force-reinstall --no-deps first when reusing: the same version rebuilt must replace the old one
+        if reuse:
+            venv.run("-m", "pip", "install", "--force-reinstall", "--no-deps", *map(str, wheels), cwd=project)
         pip = venv.run("-m", "pip", "install", *reqs, cwd=project, capture=not echo)
         t2 = time.monotonic()
         if pip.returncode != 0:

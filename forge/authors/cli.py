@@ -50,7 +50,7 @@ def wheel(
 def wasm_test(
     wheels: list[Path] = typer.Argument(..., help="Wheels to install (with their [test] extra)."),
     project: Path = typer.Option(Path("."), "--project", "-p", help="Folder pytest runs in."),
-    venv_dir: Optional[Path] = typer.Option(None, "--venv", help="Keep the venv here (default: a temp folder)."),
+    venv_dir: Optional[Path] = typer.Option(None, "--venv", help="Use this forge venv (made when missing; default: a temp one)."),
     extras: str = typer.Option("test", "--extras", help="Extras to install ('' for none)."),
     pytest_args: str = typer.Option("", "--pytest-args", help="Arguments for pytest, e.g. '-x tests'."),
     channel: list[str] = ChannelsOpt,

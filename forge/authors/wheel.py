@@ -160,7 +160,7 @@ def build_wheel(path: Path, outdir: Path, channels: list[str], config: ForgeConf
     outdir = outdir.resolve()
     config.work_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="forge-wheel-", dir=config.work_dir))
-    shown = str(path)
+    shown = str(path.resolve())
     try:
         src, tarball = project_source(path, work)
         sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
@@ -178,7 +178,7 @@ def build_wheel(path: Path, outdir: Path, channels: list[str], config: ForgeConf
                                 env_extra={}, dist=dist)
         except pyodide_build.BuildError as exc:
             raise ForgeError(f"{shown} did not build for {target.WHEEL_TAG}: {exc}",
-                             fix="fix the build (the compiler output is above) and run `forge wheel` again") from None
+                             fix="fix the build and run `forge wheel` again") from None
         whl = next(dist.glob("*.whl"))
         pure = all(t.endswith("-none-any") for t in pyodide_build.wheel_tags(whl))
         if pure and has_native_sources(src):

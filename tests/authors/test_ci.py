@@ -16,9 +16,9 @@ from tests.forge_testlib import forge_cli
 from .samples import _write, numpy_c_project, pure_project
 
 
-def test_forge_ci_pure_project(authors_channel: Path, tmp_path: Path) -> None:
+def test_forge_ci_pure_project(authors_channel: Path, wasm_venv, tmp_path: Path) -> None:
     """The CLI end to end: py3-none-any wheel, venv, pip install wheel[test] (six from the index),
-    pytest in wasm; exit 0 and a markdown summary; a failing test makes it exit 1."""
+    pytest in wasm; exit 0 and a markdown summary; `forge wasm-test` exits with pytest's status."""
     proj = pure_project(tmp_path / "purepkg")
     summary = tmp_path / "summary.md"
     r = forge_cli("ci", str(proj), "-c", str(authors_channel), "--summary", str(summary), timeout=900)
@@ -29,6 +29,10 @@ def test_forge_ci_pure_project(authors_channel: Path, tmp_path: Path) -> None:
     assert text.startswith("### forge ci: purepkg passed")
     for phase in ("| build | `purepkg-0.1.0-py3-none-any.whl` (pure) |", "| venv |", "| install |", "| tests | pytest exit 0 |"):
         assert phase in text, text
+    (proj / "tests" / "test_fails.py").write_text("def test_fails():\n    assert 1 == 2\n")
+    r = forge_cli("wasm-test", str(proj / "dist" / "purepkg-0.1.0-py3-none-any.whl"), "--project", str(proj),
+                  "--venv", str(wasm_venv.path), "--pytest-args", "-q tests", "-c", str(authors_channel))
+    assert r.returncode == 1 and "1 failed, 2 passed" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
 
 
 def test_forge_ci_numpy_c_extension(numpy_channel: Path, tmp_path: Path) -> None:
