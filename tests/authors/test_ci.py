@@ -5,6 +5,7 @@ pypiserver and installed back into a `forge venv` with `pip install --index-url`
 from __future__ import annotations
 
 import shutil
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_forge_ci_numpy_c_extension(numpy_channel: Path, tmp_path: Path) -> None
 
 def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_server: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """forge wheel (a tiny C extension) -> forge publish (twine) -> pypiserver -> pip install
+    """forge wheel (a tiny C extension, from its sdist) -> forge publish (twine) -> pypiserver -> pip install
     --index-url in a forge venv; a re-upload, a wrong tag and a missing file are one sentence each."""
     from forge.authors.publish import publish
     from forge.authors.venv import create_venv
@@ -88,8 +89,11 @@ def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_se
             PyMODINIT_FUNC PyInit__c(void) { return PyModule_Create(&d); }
             """,
     })
+    sdist = tmp_path / "forge_ctiny-0.3.0.tar.gz"  # `forge wheel` takes an sdist as well as a folder
+    with tarfile.open(sdist, "w:gz") as tf:
+        tf.add(proj, arcname="forge_ctiny-0.3.0")
     cfg = ForgeConfig.load(channel_dir=authors_channel, state_dir=tmp_path / "state")
-    built = build_wheel(proj, tmp_path / "dist", [str(authors_channel)], cfg)
+    built = build_wheel(sdist, tmp_path / "dist", [str(authors_channel)], cfg)
     whl = built.wheel
     assert whl.name == "forge_ctiny-0.3.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl" and not built.pure
 
