@@ -17,19 +17,24 @@ from tests.forge_testlib import forge_cli
 from .samples import _write, numpy_c_project, pure_project
 
 
-def test_forge_ci_pure_project(authors_channel: Path, wasm_venv, tmp_path: Path) -> None:
+def test_forge_ci_pure_project(authors_channel: Path, wasm_venv, pypi_server: str, tmp_path: Path) -> None:
     """The CLI end to end: py3-none-any wheel, venv, pip install wheel[test] (six from the index),
-    pytest in wasm; exit 0 and a markdown summary; `forge wasm-test` exits with pytest's status."""
+    pytest in wasm, upload (tests passed); exit 0 and a markdown summary (also into
+    $GITHUB_STEP_SUMMARY); `forge wasm-test` exits with pytest's status."""
     proj = pure_project(tmp_path / "purepkg")
     summary = tmp_path / "summary.md"
-    r = forge_cli("ci", str(proj), "-c", str(authors_channel), "--summary", str(summary), timeout=900)
+    step = tmp_path / "step-summary.md"
+    r = forge_cli("ci", str(proj), "-c", str(authors_channel), "--summary", str(summary), "--publish-url",
+                  f"{pypi_server}/", timeout=900, TWINE_USERNAME="u", TWINE_PASSWORD="p", GITHUB_STEP_SUMMARY=str(step))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert (proj / "dist" / "purepkg-0.1.0-py3-none-any.whl").is_file()
     assert "2 passed" in r.stdout
     text = summary.read_text()
     assert text.startswith("### forge ci: purepkg passed")
-    for phase in ("| build | `purepkg-0.1.0-py3-none-any.whl` (pure) |", "| venv |", "| install |", "| tests | pytest exit 0 |"):
+    for phase in ("| build | `purepkg-0.1.0-py3-none-any.whl` (pure) |", "| venv |", "| install |", "| tests | pytest exit 0 |",
+                  f"| publish | 1 file(s) to {pypi_server}/ |"):
         assert phase in text, text
+    assert step.read_text() == text
     (proj / "tests" / "test_fails.py").write_text("def test_fails():\n    assert 1 == 2\n")
     r = forge_cli("wasm-test", str(proj / "dist" / "purepkg-0.1.0-py3-none-any.whl"), "--project", str(proj),
                   "--venv", str(wasm_venv.path), "--pytest-args", "-q tests", "-c", str(authors_channel))
@@ -125,3 +130,22 @@ def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_se
         publish([wrong], repository_url=f"{pypi_server}/")
     r = forge_cli("publish", str(tmp_path / "missing.whl"), "--repository-url", f"{pypi_server}/")
     assert r.returncode == 1 and f"{tmp_path / 'missing.whl'} does not exist; build it first" in r.stderr, r.stderr
+
+
+def test_publish_conda_packages_to_a_channel(authors_channel: Path, tmp_path: Path) -> None:
+    """`forge publish PKG.conda --channel DIR`: the package lands in its subdir and is indexed;
+    without --channel it is one sentence."""
+    import json
+
+    pkgs = [next((authors_channel / "noarch").glob("iniconfig-*.conda")),
+            next((authors_channel / "emscripten-wasm32").glob("pyodide-abi-*.conda"))]
+    dest = tmp_path / "mychannel"
+    r = forge_cli("publish", *map(str, pkgs), "--channel", str(dest))
+    assert r.returncode == 0, r.stderr
+    for pkg in pkgs:
+        subdir = pkg.parent.name
+        assert (dest / subdir / pkg.name).is_file()
+        listed = json.loads((dest / subdir / "repodata.json").read_text())["packages.conda"]
+        assert pkg.name in listed, listed
+    r = forge_cli("publish", str(pkgs[0]))
+    assert r.returncode == 1 and f"{pkgs[0].name} is a conda package but no channel was given; pass --channel DIR" in r.stderr
