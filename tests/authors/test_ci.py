@@ -149,3 +149,15 @@ def test_publish_conda_packages_to_a_channel(authors_channel: Path, tmp_path: Pa
         assert pkg.name in listed, listed
     r = forge_cli("publish", str(pkgs[0]))
     assert r.returncode == 1 and f"{pkgs[0].name} is a conda package but no channel was given; pass --channel DIR" in r.stderr
+
+
+def test_github_actions_workflow_calls_forge_ci() -> None:
+    """docs/ci/github-actions.yml is valid YAML and runs the commands the docs describe."""
+    from ruamel.yaml import YAML
+
+    from tests.forge_testlib import REPO
+
+    wf = YAML(typ="safe").load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
+    runs = "\n".join(step.get("run", "") for step in wf["jobs"]["wasm"]["steps"])
+    for needed in ("forge toolchain", "forge build $BUILD", "forge ci . --channel", "--repository pypi"):
+        assert needed in runs, needed

