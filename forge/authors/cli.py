@@ -31,7 +31,7 @@ def venv(
 
     v = create_venv(path, _channels(channel), list(specs or []), clear=clear)
     out.print(f"created {v.path}: {v.python} is CPython in WebAssembly under {v.node}\n"
-              f"  {v.python} -m pip install NAME     {v.python} -m pytest", highlight=False)
+              f"  {v.python} -m pip install NAME     {v.python} -m pytest", highlight=False, soft_wrap=True)
 
 
 def wheel(
@@ -44,7 +44,7 @@ def wheel(
 
     r = build_wheel(path, outdir, _channels(channel), ForgeConfig.load())
     extra = f"; from the channel: {', '.join(r.from_channel)}" if r.from_channel else ""
-    out.print(f"built {r.wheel} ({'pure' if r.pure else 'wasm'}, {r.seconds:.1f}s{extra})", highlight=False)
+    out.print(f"built {r.wheel} ({'pure' if r.pure else 'wasm'}, {r.seconds:.1f}s{extra})", highlight=False, soft_wrap=True)
 
 
 def wasm_test(
@@ -79,9 +79,9 @@ def publish(
     r = do_publish(files, repository_url=repository_url, repository=repository, channel=channel,
                    skip_existing=skip_existing)
     for name in r.uploaded:
-        out.print(f"uploaded {name} to {r.index}", highlight=False)
+        out.print(f"uploaded {name} to {r.index}", highlight=False, soft_wrap=True)
     for p in r.channel_files:
-        out.print(f"published {p}", highlight=False)
+        out.print(f"published {p}", highlight=False, soft_wrap=True)
 
 
 def ci(
