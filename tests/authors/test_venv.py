@@ -8,7 +8,6 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 
 from forge.errors import ForgeError
 
-from .samples import pure_project
 
 
 def _pure_wheel(dest: Path, name: str, version: str = "1.0") -> Path:
