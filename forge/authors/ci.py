@@ -24,7 +24,7 @@ from ..errors import ForgeError
 @dataclass
 class WasmTestOutcome:
     exit_code: int
-    venv: Path
+    venv: Path | None  # None: a temporary venv, already removed
     install_seconds: float
     test_seconds: float
     venv_seconds: float
@@ -59,7 +59,7 @@ class CiReport:
                  "| phase | result | seconds |", "| --- | --- | ---: |"]
         results = {
             "build": f"`{self.wheel.name}`" + (" (pure)" if self.pure else "") if self.wheel else "not built",
-            "venv": f"`{self.tests.venv}`" if self.tests else "-",
+            "venv": (f"`{self.tests.venv}`" if self.tests.venv else "fresh (temporary)") if self.tests else "-",
             "install": "pip install wheel[test]" if self.tests else "-",
             "tests": (f"pytest exit {self.tests.exit_code}" if self.tests else "not run"),
             "publish": (f"{len(self.published)} file(s) to {self.index}" if self.published else "-"),
@@ -90,6 +90,7 @@ def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_
         if not w.is_file():
             raise ForgeError(f"{w} does not exist", fix="build it first with `forge wheel`")
     tmp = None
+    kept = venv_dir is not None
     if venv_dir is None:
         tmp = Path(tempfile.mkdtemp(prefix="forge-wasm-venv-"))
         venv_dir = tmp / "venv"
@@ -112,8 +113,8 @@ def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_
         args = pytest_args if pytest_args is not None else []
         proc = venv.run("-P", "-m", "pytest", "-p", "no:cacheprovider", *args, cwd=project, capture=not echo)
         t3 = time.monotonic()
-        return WasmTestOutcome(proc.returncode, venv.path, t2 - t1, t3 - t2, t1 - t0,
-                           _tail((proc.stdout or "") + (proc.stderr or "")))
+        return WasmTestOutcome(proc.returncode, venv.path if kept else None, t2 - t1, t3 - t2, t1 - t0,
+                               _tail((proc.stdout or "") + (proc.stderr or "")))
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
