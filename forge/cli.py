@@ -289,7 +289,8 @@ def plugin(group: str, name: str | None = None) -> list:
 
 
 def _mount_plugins() -> None:
-    """Sub-CLIs (toolchain, pyodide, lite, farm) register themselves through `forge.cli`."""
+    """Sub-CLIs (toolchain, pyodide, lite, farm, the library authors' commands) register
+    themselves through `forge.cli`."""
     for register in plugin("forge.cli"):
         register(app)
 

@@ -174,7 +174,9 @@ def run_in_root(cmd: list[str], src: Path, prefix: Path, env_extra: dict[str, st
 
 
 def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], allow_pure: bool,
-          exports: str | None, env_extra: dict[str, str]) -> Path:
+          exports: str | None, env_extra: dict[str, str], dist: Path | None = None) -> Path:
+    """Build, check and install the wheel into PREFIX; with `dist`, keep a copy of it there too
+    (`forge wheel`: an author's project, built exactly as recipes are)."""
     from forge.toolchain import Bind, target  # noqa: PLC0415
 
     # -- numpy & co (forge/helpers/cross_deps.py): one wheel per job for multi-output recipes
@@ -231,6 +233,9 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         whl = wheels[0]
         print(f"forge-pyodide-build: built {whl.name} in {time.monotonic() - t0:.1f}s", flush=True)
         check_wheel(whl, allow_pure)
+        if dist is not None:
+            dist.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(whl, dist / whl.name)
         cross_deps.keep_wheel(store, key, whl)  # cross_deps: for the recipe's other outputs
         sp = install_wheel(whl, prefix, target.PYTHON_XY)
         print(f"forge-pyodide-build: installed {whl.name} into {sp}", flush=True)

@@ -9,6 +9,10 @@
 // <prefix>/lib/pythonX.Y/site-packages is a site dir (.pth files work) and <prefix>/lib is on
 // LD_LIBRARY_PATH, so extension modules and the shared libraries they need load from the prefix.
 // stdout/stderr are written as raw bytes, stdin is read raw, and CPython's exit code is ours.
+// Absolute paths in argv (and PYTHONPATH entries) are mounted too, or refused with one sentence when
+// their folder would hide Pyodide's own files. $PYTHON_WASM_EXECUTABLE names sys.executable (a venv's
+// bin/python sets it). Under a node with JSPI (node >= 24) the program runs with stack switching, so
+// `await` works at the top level of -c and stdin programs, and urllib3/pip/micropip can fetch.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -52,12 +56,57 @@ function readStdin(buf) {
 // Directories never shadowed: Pyodide's own stdlib and device trees live there.
 const RESERVED = ["/", "/lib", "/dev", "/proc", "/home/pyodide"];
 
-function mountPoints() {
-  const wanted = [process.cwd(), prefix];
+function isReserved(p) {
+  return RESERVED.includes(p) || p.startsWith("/lib/") || p.startsWith("/dev/") || p.startsWith("/proc/")
+    || p.startsWith("/home/pyodide/");
+}
+
+function isDir(p) {
+  try { return fs.statSync(p).isDirectory(); } catch { return false; }
+}
+
+// Folders that make the absolute paths in argv (`/abs/test_x.py`, `--junitxml=/abs/out.xml`) and in
+// PYTHONPATH reachable inside wasm: the path itself when it is a folder, else its parent folder. A host
+// path whose folder is reserved (`/test_x.py`) cannot be mounted: that is refused, not silently missed.
+function argvMounts(args, environ) {
+  const found = [];
+  const candidates = [];
+  let i = 0;
+  for (; i < args.length; i++) {  // CPython's own options: the text after -c and the -m name are no paths
+    const a = args[i];
+    if (a === "-c" || a === "-m") { i += 2; break; }
+    if ((a.startsWith("-c") || a.startsWith("-m")) && !a.startsWith("--")) { i += 1; break; }
+    if (a === "-W" || a === "-X") { i++; continue; }
+    if (a === "--" || !a.startsWith("-") || a === "-") break;
+  }
+  for (const a of args.slice(i)) {
+    if (a.startsWith("/")) candidates.push(a);
+    else if (a.startsWith("-") && a.includes("=/")) candidates.push(a.slice(a.indexOf("=") + 1));
+  }
+  for (const p of (environ.PYTHONPATH || "").split(":")) if (p.startsWith("/")) candidates.push(p);
+  for (const c of candidates) {
+    const p = path.resolve(c);
+    const exists = fs.existsSync(p);
+    const dir = isDir(p) ? p : path.dirname(p);
+    if (!exists && !isDir(dir)) continue;  // not a host path: Python reports it as usual
+    if (isReserved(dir)) {
+      if (exists && !p.startsWith("/lib/") && !p.startsWith("/dev/") && !p.startsWith("/proc/")) {
+        die(`${p} is in ${dir}, which cannot be mounted into wasm (it would hide Pyodide's own files); ` +
+            "move it into a folder of its own and pass that path");
+      }
+      continue;
+    }
+    found.push(dir);
+  }
+  return found;
+}
+
+function mountPoints(extra) {
+  const wanted = [process.cwd(), prefix, ...extra];
   for (const p of (process.env.PYTHON_WASM_MOUNTS || "").split(":")) if (p) wanted.push(p);
   const dirs = [...new Set(wanted.map((p) => path.resolve(p)))]
-    .filter((p) => !RESERVED.includes(p) && !p.startsWith("/lib/") && !p.startsWith("/dev/") && !p.startsWith("/proc/"))
-    .filter((p) => { try { return fs.statSync(p).isDirectory(); } catch { return false; } })
+    .filter((p) => !isReserved(p))
+    .filter(isDir)
     .sort();
   // a folder inside another mounted folder is already visible through it
   return dirs.filter((p, i) => !dirs.slice(0, i).some((q) => p.startsWith(q + "/")));
@@ -97,8 +146,11 @@ function saveSnapshot(file, data) {
 
 async function main() {
   const { loadPyodide } = require(path.join(runtime, "pyodide.js"));
-  const mounts = mountPoints();
+  const argv = process.argv.slice(2);
   const env = { ...process.env };
+  const executable = env.PYTHON_WASM_EXECUTABLE || path.join(prefix, "bin", "python-wasm");
+  delete env.PYTHON_WASM_EXECUTABLE;  // the launcher's own setting, not the program's environment
+  const mounts = mountPoints(argvMounts(argv, env));
   if (!("PYTHONUNBUFFERED" in env)) env.PYTHONUNBUFFERED = "1";
   if (!("HOME" in env) || !fs.existsSync(env.HOME)) env.HOME = "/home/pyodide";
   const snapFile = snapshotPath();
@@ -108,7 +160,7 @@ async function main() {
     indexURL: runtime + "/",
     ...(snapshot ? { _loadSnapshot: snapshot } : snapFile ? { _makeSnapshot: true } : {}),
     env,
-    _sysExecutable: path.join(prefix, "bin", "python-wasm"),
+    _sysExecutable: executable,
     stdout: (s) => writeAll(1, Buffer.from(s + "\n")),
     stderr: (s) => writeAll(2, Buffer.from(s + "\n")),
     fsInit: async (FS) => {
@@ -125,9 +177,12 @@ async function main() {
   const cwd = process.cwd();
   try { py.FS.chdir(cwd); } catch { /* cwd was reserved or vanished: stay in Pyodide's home */ }
   const main = py.runPython(MAIN_PY + "\n_forge_main\n");
+  // JSPI (node >= 24): run the program with stack switching, so run_sync/await can suspend on JS promises
+  const jspi = typeof WebAssembly.Suspending === "function" && typeof main.callPromising === "function";
   let code;
   try {
-    code = main(prefix, process.argv.slice(2), py.toPy(env));
+    const args = [prefix, argv, py.toPy(env), executable, jspi];
+    code = jspi ? await main.callPromising(...args) : main(...args);
   } catch (e) {
     if (e && e.name === "ExitStatus") code = e.status;
     else { fs.writeSync(2, `python-wasm: ${e && e.stack ? e.stack : e}\n`); code = 1; }
@@ -138,7 +193,7 @@ async function main() {
 // CPython's command line, run with runpy inside the initialised interpreter (Pyodide's own
 // Py_RunMain keeps -i semantics and never turns SystemExit into an exit code).
 const MAIN_PY = String.raw`
-def _forge_main(prefix, argv, environ):
+def _forge_main(prefix, argv, environ, executable, jspi):
     import atexit, os, runpy, site, sys, traceback, warnings
     argv = list(argv)
     # a memory snapshot carries the environment of the run that made it: use ours
@@ -146,14 +201,6 @@ def _forge_main(prefix, argv, environ):
     for k in [k for k in os.environ if k not in environ and k != "LD_LIBRARY_PATH"]:
         del os.environ[k]
     os.environ.update(environ)
-    ver = "python%d.%d" % sys.version_info[:2]
-    sp = os.path.join(prefix, "lib", ver, "site-packages")
-    if os.path.isdir(sp):
-        site.addsitedir(sp)
-    ld = [os.path.join(prefix, "lib")] + [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    os.environ["LD_LIBRARY_PATH"] = ":".join(dict.fromkeys(ld))
-    os.environ.setdefault("CONDA_PREFIX", prefix)
-    sys.prefix = sys.exec_prefix = prefix
 
     def usage(msg):
         print(f"{msg}\nusage: python-wasm [option] ... [-c cmd | -m mod | file | -] [arg] ...", file=sys.stderr)
@@ -161,6 +208,10 @@ def _forge_main(prefix, argv, environ):
 
     mode = target = None
     rest = []
+    ignore_env = safe_path = False
+    # CPython writes bytecode unless told not to (Pyodide turns it off: its own files are in memory);
+    # the prefix, the working directory and mounts are host folders, where .pyc files pay off
+    sys.dont_write_bytecode = False
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -183,9 +234,7 @@ def _forge_main(prefix, argv, environ):
                 warnings._setoption(argv[i + 1]) if hasattr(warnings, "_setoption") else None
             i += 2
             continue
-        if a == "-B":
-            sys.dont_write_bytecode = True
-        elif a == "--":
+        if a == "--":
             i += 1
             if i < len(argv):
                 mode, target, rest = "f", argv[i], argv[i + 1:]
@@ -193,8 +242,10 @@ def _forge_main(prefix, argv, environ):
         elif a == "-":
             mode, rest = "-", argv[i + 1:]
             break
-        elif a.startswith("-") and all(ch in "uEsIqbOSdv" for ch in a[1:]) and len(a) > 1:
-            pass  # accepted, no effect in wasm (output is already unbuffered)
+        elif a.startswith("-") and len(a) > 1 and all(ch in "uEsIqbOSdvBP" for ch in a[1:]):
+            sys.dont_write_bytecode = sys.dont_write_bytecode or "B" in a
+            ignore_env = ignore_env or "E" in a or "I" in a
+            safe_path = safe_path or "P" in a or "I" in a
         elif a.startswith("-"):
             return usage(f"Unknown option: {a}")
         else:
@@ -202,29 +253,69 @@ def _forge_main(prefix, argv, environ):
             break
         i += 1
 
+    # sys.path as CPython builds it: [program dir] + PYTHONPATH + the stdlib + site dirs. Pyodide's
+    # start-up (and a snapshot made under another environment) leaves '' entries and a stale
+    # PYTHONPATH behind: only the runtime's own /lib entries are kept.
+    stdlib = list(dict.fromkeys(p for p in sys.path if p.startswith("/lib/")))
+    pythonpath = [] if ignore_env else [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = list(dict.fromkeys(pythonpath + stdlib))
+    ver = "python%d.%d" % sys.version_info[:2]
+    sp = os.path.join(prefix, "lib", ver, "site-packages")
+    if os.path.isdir(sp):
+        site.addsitedir(sp)
+    ld = [os.path.join(prefix, "lib")] + [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    os.environ["LD_LIBRARY_PATH"] = ":".join(dict.fromkeys(ld))
+    os.environ.setdefault("CONDA_PREFIX", prefix)
+    sys.prefix = sys.exec_prefix = prefix
+    sys.executable = sys._base_executable = executable
+    sys.orig_argv = [executable, *argv]  # the snapshot's would name the run that made it
+    import sysconfig
+    if getattr(sysconfig, "_CONFIG_VARS", None) is not None:  # computed before the prefix was ours
+        sysconfig._CONFIG_VARS = None
+        sysconfig._CONFIG_VARS_INITIALIZED = False
+    safe_path = safe_path or (not ignore_env and bool(os.environ.get("PYTHONSAFEPATH")))
+    if not ignore_env and os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        sys.dont_write_bytecode = True
+
+    def first(entry):
+        if not safe_path:
+            sys.path.insert(0, entry)
+
+    def run_source(src, filename):
+        import ast, inspect
+        code = compile(src, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        if not code.co_flags & inspect.CO_COROUTINE:
+            exec(code, main_globals)
+            return
+        from pyodide.ffi import can_run_sync, run_sync
+        if not can_run_sync():
+            raise SystemExit("python-wasm: top-level await needs JSPI (stack switching): run under node >= 24, "
+                             "e.g. the python of a forge venv")
+        run_sync(eval(code, main_globals))
+
     main_globals = sys.modules["__main__"].__dict__
     code = 0
     try:
         try:
             if mode == "c":
                 sys.argv = ["-c", *rest]
-                sys.path.insert(0, "")
-                exec(compile(target, "<string>", "exec"), main_globals)
+                first("")
+                run_source(target, "<string>")
             elif mode == "m":
                 sys.argv = [target, *rest]
-                sys.path.insert(0, os.getcwd())
+                first(os.getcwd())
                 runpy._run_module_as_main(target, alter_argv=True)
             elif mode == "f":
                 sys.argv = [target, *rest]
-                sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+                first(os.path.dirname(os.path.abspath(target)))
                 if not os.path.exists(target):
                     print(f"python-wasm: can't open file {os.path.abspath(target)!r}: [Errno 2] No such file or directory", file=sys.stderr)
                     return 2
                 runpy.run_path(target, run_name="__main__")
             else:
                 sys.argv = ["-" if mode == "-" else "", *rest]
-                sys.path.insert(0, "")
-                exec(compile(sys.stdin.read(), "<stdin>", "exec"), main_globals)
+                first("")
+                run_source(sys.stdin.read(), "<stdin>")
         finally:
             atexit._run_exitfuncs()
     except SystemExit as exc:

@@ -145,3 +145,30 @@ def test_environment_and_memory_snapshot(wasm_prefix: Path, tmp_path: Path) -> N
     assert outs == ["first True True", "second False True", "third False True"]
     snaps = list(cache.glob("pyodide-314.0.7-*.snapshot"))
     assert len(snaps) == 1 and snaps[0].stat().st_size > 1_000_000
+
+
+def test_sys_path_executable_pythonpath_and_argv_paths(wasm_prefix: Path, tmp_path: Path) -> None:
+    """CPython's rules on the host's node (no JSPI): one '' on sys.path, PYTHONPATH after it,
+    sys.executable is the launcher, an absolute test path from another folder is mounted (its
+    conftest found), and top-level await says what it needs instead of a traceback."""
+    import os
+
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "onpath.py").write_text("X = 5\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "extra")}
+    r = subprocess.run([str(wasm_prefix / "bin" / "python-wasm"), "-c",
+                        "import sys, json, onpath; print(json.dumps([sys.path[:2], sys.path.count(''), sys.executable]))"],
+                       cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [["", str(tmp_path / "extra")], 1, str(wasm_prefix / "bin" / "python-wasm")]
+    proj, elsewhere = tmp_path / "proj", tmp_path / "elsewhere"
+    proj.mkdir()
+    elsewhere.mkdir()
+    (proj / "conftest.py").write_text("import pytest\n\n@pytest.fixture\ndef seven():\n    return 7\n")
+    (proj / "test_abs.py").write_text("def test_seven(seven):\n    assert seven == 7\n")
+    r = pw(wasm_prefix, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(proj / "test_abs.py"), cwd=elsewhere)
+    assert r.returncode == 0 and b"1 passed" in r.stdout, r.stdout + r.stderr
+    r = pw(wasm_prefix, "-c", "import asyncio\nawait asyncio.sleep(0)", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.decode().strip() == ("python-wasm: top-level await needs JSPI (stack switching): run under "
+                                         "node >= 24, e.g. the python of a forge venv")

@@ -1,0 +1,143 @@
+"""Sample projects written by the tests: a pure one and a C extension using numpy's C API."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> Path:
+    """src layout, setuptools, one runtime dependency, tests that must run in wasm."""
+    return _write(root, {
+        "pyproject.toml": f"""
+            [build-system]
+            requires = ["setuptools>=68"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "{name}"
+            version = "{version}"
+            description = "A pure sample project for the forge's tests"
+            readme = "README.md"
+            license = "MIT"
+            requires-python = ">=3.11"
+            dependencies = ["six"]
+
+            [project.optional-dependencies]
+            test = ["pytest"]
+            """,
+        "README.md": f"# {name}\n\nA sample.\n",
+        f"src/{name}/__init__.py": """
+            import sys
+
+            def platform():
+                return sys.platform
+            """,
+        "tests/test_pure.py": f"""
+            import sys
+            import six
+            import {name}
+
+            def test_runs_in_wasm():
+                assert {name}.platform() == "emscripten"
+                assert sys.executable.endswith("/bin/python")
+
+            def test_dependency():
+                assert six.PY3
+            """,
+    })
+
+
+def numpy_c_project(root: Path, name: str = "cnumsum", version: str = "0.1.0") -> Path:
+    """Flat layout (the sources sit next to the tests: they must import the installed wheel),
+    setuptools + numpy in [build-system].requires, a C extension on numpy's C API."""
+    return _write(root, {
+        "pyproject.toml": f"""
+            [build-system]
+            requires = ["setuptools>=68", "numpy>=2"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "{name}"
+            version = "{version}"
+            description = "A C extension on numpy's C API, a sample for the forge's tests"
+            readme = "README.md"
+            license = "MIT"
+            requires-python = ">=3.11"
+            dependencies = ["numpy>=2"]
+
+            [project.optional-dependencies]
+            test = ["pytest"]
+
+            [tool.setuptools]
+            packages = ["{name}"]
+            """,
+        "README.md": f"# {name}\n\nSums float64 arrays in C.\n",
+        "setup.py": f"""
+            import numpy
+            from setuptools import Extension, setup
+
+            setup(ext_modules=[Extension("{name}._csum", ["{name}/_csum.c"], include_dirs=[numpy.get_include()])])
+            """,
+        f"{name}/__init__.py": """
+            from ._csum import total, sizeof_npy_intp
+
+            __all__ = ["total", "sizeof_npy_intp"]
+            """,
+        f"{name}/_csum.c": """
+            #define PY_SSIZE_T_CLEAN
+            #include <Python.h>
+            #define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION
+            #include <numpy/arrayobject.h>
+
+            static PyObject *total(PyObject *self, PyObject *arg) {
+                PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(arg, NPY_DOUBLE, 0, 0, NPY_ARRAY_IN_ARRAY);
+                if (a == NULL) return NULL;
+                const double *d = (const double *)PyArray_DATA(a);
+                npy_intp n = PyArray_SIZE(a);
+                double s = 0.0;
+                for (npy_intp i = 0; i < n; i++) s += d[i];
+                Py_DECREF(a);
+                return PyFloat_FromDouble(s);
+            }
+
+            static PyObject *sizeof_npy_intp(PyObject *self, PyObject *unused) {
+                return PyLong_FromLong((long)sizeof(npy_intp));
+            }
+
+            static PyMethodDef methods[] = {
+                {"total", total, METH_O, "Sum of an array as float64."},
+                {"sizeof_npy_intp", sizeof_npy_intp, METH_NOARGS, "sizeof(npy_intp) as compiled."},
+                {NULL, NULL, 0, NULL},
+            };
+
+            static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_csum", NULL, -1, methods};
+
+            PyMODINIT_FUNC PyInit__csum(void) {
+                import_array();
+                return PyModule_Create(&module);
+            }
+            """,
+        "tests/test_csum.py": f"""
+            import sys
+            import numpy as np
+            import {name}
+
+            def test_total_in_wasm():
+                assert sys.platform == "emscripten"
+                assert {name}.total(np.arange(10.0)) == 45.0
+                assert {name}.total([[1, 2], [3, 4]]) == 10.0
+
+            def test_compiled_for_wasm32():
+                assert {name}.sizeof_npy_intp() == 4  # numpy's wasm32 headers, not the build machine's
+                assert {name}._csum.__file__.endswith(".cpython-314-wasm32-emscripten.so")
+            """,
+    })
