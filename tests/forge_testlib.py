@@ -159,3 +159,36 @@ def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
             assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
         _WASM_BUILD["done"] = (cfg, report)
     return _WASM_BUILD["done"]
+
+
+_COLD_NUMPY: dict[str, tuple] = {}
+
+
+def cold_numpy_build(tmp_path_factory) -> tuple[ForgeConfig, object, float, Path]:
+    """The headline, proven cold once per pytest process: `forge build numpy` with its own empty
+    FORGE_STATE, FORGE_CACHE and channel (only the build root, which set-up makes, is reused),
+    so it cannot pass on sdists or wheels another test fetched. tests/numpy builds on it;
+    tests/authors copies its numpy packages. Returns (config, report, seconds, tmp dir)."""
+    import time  # noqa: PLC0415
+
+    if "done" not in _COLD_NUMPY:
+        from forge import api  # noqa: PLC0415
+        from forge.toolchain import ensure  # noqa: PLC0415
+
+        ensure()
+        tmp = tmp_path_factory.mktemp("numpy-channel")
+        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
+                               state_dir=tmp / "state")
+        saved = os.environ.get("FORGE_CACHE")
+        os.environ["FORGE_CACHE"] = str(tmp / "cache")  # empty: sources, wheels, the Pyodide tarball
+        try:
+            assert not cfg.channel_dir.exists() and not cfg.state_dir.exists() and not (tmp / "cache").exists()
+            t0 = time.monotonic()
+            report = api.build(["numpy"], cfg, jobs=2)
+            seconds = time.monotonic() - t0
+        finally:
+            if saved is not None:
+                os.environ["FORGE_CACHE"] = saved
+        assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+        _COLD_NUMPY["done"] = (cfg, report, seconds, tmp)
+    return _COLD_NUMPY["done"]

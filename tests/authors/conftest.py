@@ -1,8 +1,8 @@
 """Fixtures for the library-author commands: real builds, real node 24, a real pypiserver.
 
 `authors_channel` builds python, pytest and micropip into a temp channel once per session;
-`numpy_channel` adds numpy to it (the C-extension sample compiles against numpy's C API; about
-10 minutes on 2 cores). FORGE_TEST_AUTHORS_CHANNEL names an existing channel holding python,
+`numpy_channel` adds numpy to it (the C-extension sample compiles against numpy's C API) from
+the session's one cold numpy build, which tests/numpy shares. FORGE_TEST_AUTHORS_CHANNEL names an existing channel holding python,
 pytest, micropip and numpy instead, at the developer's own choice (used read-only). Node 24 is
 the forge's own (forge.authors.node: installed with npm on first use, then kept like the build
 root).
@@ -56,10 +56,18 @@ def authors_channel(authors_config: ForgeConfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def numpy_channel(authors_channel: Path, authors_config: ForgeConfig) -> Path:
-    """The same channel with numpy (and its Pyodide view wheel) in it."""
+def numpy_channel(authors_channel: Path, authors_config: ForgeConfig,
+                  tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same channel with numpy (and its Pyodide view wheel) in it: the packages of the
+    session's one cold numpy build (tests.forge_testlib.cold_numpy_build), published here."""
     if not os.environ.get("FORGE_TEST_AUTHORS_CHANNEL"):
-        _build(authors_config, ["numpy"])
+        from forge.channel import Channel  # noqa: PLC0415
+        from forge.pyodide_view import publish_view  # noqa: PLC0415
+        from tests.forge_testlib import cold_numpy_build  # noqa: PLC0415
+
+        built = cold_numpy_build(tmp_path_factory)[0].channel_dir
+        Channel(authors_channel).publish(sorted((built / "emscripten-wasm32").glob("numpy-*.conda")))
+        publish_view(authors_channel)
     assert list((authors_channel / "pyodide").glob("numpy-*-cp314-cp314-pyemscripten_2026_0_wasm32.whl"))
     return authors_channel
 

@@ -1,15 +1,14 @@
 """One real `forge build numpy pywavelets bottleneck` per session (cross builds in the sid
 build root, wasm tests under node), shared by every test here.
 
-This is the headline proven cold: numpy is built with its own empty FORGE_STATE, FORGE_CACHE
-and channel, as on a fresh machine (only the build root, which set-up makes, is reused), so
-it cannot pass on wheels or sdists another test fetched."""
+This is the headline proven cold (tests.forge_testlib.cold_numpy_build): numpy is built with
+its own empty FORGE_STATE, FORGE_CACHE and channel, as on a fresh machine (only the build root,
+which set-up makes, is reused), so it cannot pass on wheels or sdists another test fetched."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig
-from tests.forge_testlib import ChannelPackages  # noqa: E402
+from tests.forge_testlib import ChannelPackages, cold_numpy_build  # noqa: E402
 
 DOWNSTREAM = ["pywavelets", "bottleneck"]
 
@@ -43,23 +42,7 @@ class NumpyChannel(ChannelPackages):
 @pytest.fixture(scope="session")
 def numpy_channel(tmp_path_factory: pytest.TempPathFactory) -> NumpyChannel:
     _needs_root_and_node()
-    from forge.toolchain import ensure  # noqa: PLC0415
-
-    ensure()
-    tmp = tmp_path_factory.mktemp("numpy-channel")
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                           state_dir=tmp / "state")
-    saved = os.environ.get("FORGE_CACHE")
-    os.environ["FORGE_CACHE"] = str(tmp / "cache")  # empty: sources, wheels, the Pyodide tarball
-    try:
-        assert not cfg.channel_dir.exists() and not cfg.state_dir.exists() and not (tmp / "cache").exists()
-        t0 = time.monotonic()
-        report = api.build(["numpy"], cfg, jobs=2)
-        numpy_seconds = time.monotonic() - t0
-    finally:
-        if saved is not None:
-            os.environ["FORGE_CACHE"] = saved
-    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    cfg, report, numpy_seconds, tmp = cold_numpy_build(tmp_path_factory)
     downstream = api.build(DOWNSTREAM, cfg, jobs=2)
     assert downstream.ok, {n: r.error for n, r in downstream.results.items() if r.status != "built"}
     return NumpyChannel(cfg, report, downstream, tmp, numpy_seconds)
