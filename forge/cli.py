@@ -328,12 +328,10 @@ def main() -> None:
         code = 130
         if not _sigint:
             err.print(INTERRUPTED)
-    except Exception as exc:  # click usage errors
-        import click  # noqa: PLC0415
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            code = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 — click usage errors (typer vendors click), else a bug
+        if any(c.__name__ == "ClickException" for c in type(exc).__mro__):
+            exc.show()  # type: ignore[attr-defined]
+            code = exc.exit_code  # type: ignore[attr-defined]
         elif os.environ.get("FORGE_DEBUG"):
             raise
         else:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import ForgeConfig
+from ..errors import ForgeError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="The channel's Pyodide view: wheels, pyodide-lock.json, piplite all.json.")
@@ -66,7 +67,13 @@ def check(names: list[str] = typer.Argument(None, help="Packages to load (defaul
     from .view import VIEW_DIR  # noqa: PLC0415
 
     view_dir = _channel(channel) / VIEW_DIR
+    if not (view_dir / LOCK_FILE).is_file():
+        raise ForgeError(f"{view_dir} has no {LOCK_FILE}", fix="make the view first: forge pyodide view")
     lock = json.loads((view_dir / LOCK_FILE).read_text())["packages"]
+    unknown = [n for n in names or [] if n not in lock]
+    if unknown:
+        raise ForgeError(f"the Pyodide view {view_dir} has no package {unknown[0]}",
+                         fix=f"build it (forge build {unknown[0]}) or pick one of `forge pyodide validate`'s packages")
     chosen = names or sorted(k for k, v in lock.items() if v["package_type"] == "package")
     imports = sorted({i for n in chosen for i in lock[n]["imports"]})
     code = ("import importlib, json\nfailed = {}\nfor m in %r:\n    try:\n        importlib.import_module(m)\n"
