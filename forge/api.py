@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .artifacts import refuse_package
 from .channel import Channel
@@ -132,6 +131,3 @@ def status(config: ForgeConfig | None = None) -> list[RecipeStatus]:
         ))
     return rows
 
-
-def channel_path(config: ForgeConfig | None = None) -> Path:
-    return (config or ForgeConfig.load()).channel_dir

@@ -10,7 +10,6 @@ machine's `.so` (or silently the pure fallback).
 from __future__ import annotations
 
 import email.parser
-import hashlib
 import os
 import posixpath
 import re
@@ -29,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from . import pipindex
 from .errors import ForgeError
+from .sources import sha256_file
 
 #: Environments a noarch package must work in: the native test python and Pyodide's.
 _ENVS = [
@@ -53,7 +53,7 @@ def find_sdist(project: str, version: str | None, cache_dir: Path) -> SdistInfo:
     link = pipindex.find_sdist_link(project, version)
     if link.sha256:
         path = cache_dir / "sources" / link.sha256 / link.filename
-        if not (path.is_file() and _sha256(path) == link.sha256):
+        if not (path.is_file() and sha256_file(path) == link.sha256):
             pipindex.download(link.url, path, sha256=link.sha256)
         return SdistInfo(project, link.version, link.filename, link.sha256, path)
     # the index states no sha256: the recipe pins what was downloaded, which the build re-verifies
@@ -64,14 +64,6 @@ def find_sdist(project: str, version: str | None, cache_dir: Path) -> SdistInfo:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(Path(tmp) / link.filename, path)
     return SdistInfo(project, link.version, link.filename, sha, path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Sdist:

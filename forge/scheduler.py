@@ -304,16 +304,3 @@ def run_graph(
             executor.shutdown()
     return results
 
-
-def log_link(log_path: str | None) -> None:
-    """Point <logs>/<recipe>/latest.log at the newest log."""
-    if not log_path:
-        return
-    p = Path(log_path)
-    latest = p.parent / "latest.log"
-    try:
-        if latest.is_symlink() or latest.exists():
-            latest.unlink()
-        latest.symlink_to(p.name)
-    except OSError:
-        pass
