@@ -21,8 +21,8 @@ import shutil
 import sys
 from pathlib import Path
 
-RUNTIME_FILES = ("package.json", "pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
-                 "python_stdlib.zip", "pyodide-lock.json", "pyodide.d.ts", "ffi.d.ts", "README.md")
+from forge.toolchain.pyodide_dist import PREFIX_RUNTIME
+
 LAUNCHER = Path(__file__).with_name("python_wasm.js")
 
 
@@ -81,7 +81,7 @@ def layout(src: Path, prefix: Path) -> list[Path]:
     pyodide, _python = check_versions(rt)
     out = prefix / "lib" / "pyodide"
     out.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_FILES:
+    for name in PREFIX_RUNTIME:
         if (rt / name).is_file():
             shutil.copyfile(rt / name, out / name)
     import zipfile  # noqa: PLC0415

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ForgeError
+from ..toolchain.pyodide_dist import BROWSER_RUNTIME
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 PYODIDE_SUBDIR = "static/pyodide"
@@ -45,9 +46,6 @@ KERNEL_STARTUP = ("ipykernel", "comm", "pyodide-kernel", "jedi", "ipython")
 EXTENSION_WHEELS = ("ipykernel", "pyodide-kernel", "piplite", "widgetsnbextension")
 #: The channel packages the kernel needs (the lock's depends fill in the rest).
 CHANNEL_STARTUP = ("micropip", "comm", "jedi", "ipython")
-#: Files of the npm pyodide package a browser needs (the lock is replaced by the view's).
-RUNTIME_FILES = ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
-                 "package.json")
 
 
 @dataclass
@@ -107,7 +105,7 @@ def _link(src: Path, dest: Path) -> None:
 def _stage_pyodide(view_dir: Path, runtime_dir: Path, dest: Path) -> list[str]:
     """Runtime files from npm pyodide + the view's lock, wheels and all.json, as hard links."""
     lock = json.loads((view_dir / LOCK_FILE).read_text())
-    for name in RUNTIME_FILES:
+    for name in BROWSER_RUNTIME:  # the lock is replaced by the view's
         _link(runtime_dir / name, dest / name)
     for entry in lock["packages"].values():
         _link(view_dir / entry["file_name"], dest / entry["file_name"])

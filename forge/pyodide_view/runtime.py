@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..toolchain.paths import default_cache_dir
+from ..toolchain.pyodide_dist import VIEW_RUNTIME
 from ..toolchain.target import PYODIDE_VERSION, PYTHON_VERSION
 
 #: Pyodide packages the view serves next to the channel's: micropip makes
 #: `micropip.install` / piplite work against the view.
 RUNTIME_PACKAGES = ("micropip",)
 #: Files that make the view a complete `indexURL` for loadPyodide (no CDN at all).
-RUNTIME_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
-                 "python_stdlib.zip", "pyodide.d.ts", "ffi.d.ts", "package.json")
+RUNTIME_FILES = VIEW_RUNTIME
 
 
 @dataclass(frozen=True)

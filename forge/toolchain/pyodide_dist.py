@@ -20,6 +20,15 @@ from .paths import default_cache_dir
 from .proc import run_logged
 from .target import PYODIDE_VERSION
 
+#: npm pyodide's files, the one list: what a page or node needs to start the interpreter
+#: (each user brings its own lock) ...
+BROWSER_RUNTIME = ("pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                   "package.json")
+#: ... what the channel's Pyodide view serves (plus the TypeScript declarations) ...
+VIEW_RUNTIME = (*BROWSER_RUNTIME, "pyodide.d.ts", "ffi.d.ts")
+#: ... and what the emscripten-wasm32 `python` package keeps (the whole runtime, its own lock too).
+PREFIX_RUNTIME = (*VIEW_RUNTIME, "pyodide-lock.json", "README.md")
+
 SYSCONFIGDATA = "_sysconfigdata__emscripten_wasm32-emscripten.py"
 
 

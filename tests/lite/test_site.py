@@ -15,7 +15,8 @@ import pytest
 
 from forge.errors import ForgeError
 from forge.lite import SiteReport, build_site, kernel_settings, site_settings
-from forge.lite.site import CHANNEL_STARTUP, RUNTIME_FILES, check_view
+from forge.lite.site import CHANNEL_STARTUP, check_view
+from forge.toolchain.pyodide_dist import BROWSER_RUNTIME as RUNTIME_FILES
 from forge.pyodide_view.runtime import pyodide_dir
 
 
