@@ -48,6 +48,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _forge_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The session's own download cache (the forge reads FORGE_CACHE when it runs)."""
     os.environ["FORGE_CACHE"] = os.environ.get("FORGE_TEST_CACHE") or str(tmp_path_factory.mktemp("forge-cache"))
+    # forge subprocesses started from a temp dir work on this repository unless a test names
+    # another (forge_cli(root=...)); test_graph checks the discovery from the working directory
+    os.environ.setdefault("FORGE_ROOT", str(REPO))
 
 
 @dataclass
