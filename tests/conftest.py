@@ -36,8 +36,8 @@ UNIT_MODULES = {
 BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
 
 
-#: Test folders that share an expensive session build run on one xdist worker (`--dist
-#: loadgroup`), so each build happens once per run: the cold numpy build (tests/numpy,
+#: Test folders that share an expensive session build run on one xdist worker (the
+#: scheduler below), so each build happens once per run: the cold numpy build (tests/numpy,
 #: tests/authors), the cross-built wasm channel (platform, view, lite), the farm's redis.
 GROUPS = {"numpy": "numpy", "authors": "numpy", "platform": "wasm", "pyodide_view": "wasm", "lite": "wasm",
           "farm": "farm"}
@@ -56,7 +56,21 @@ def _ci_recipes() -> set[str] | None:
     return set(ci_selection(ws, base)) if base else core(ws)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's load-scope scheduler with GROUPS as the scopes: a folder's tests go to one
+    worker, every other test is its own unit (xdist's loadgroup marks do not reach pytest 9's
+    node ids, so the grouping is done here)."""
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415
+
+    class FolderGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("::", 1)[0].split("/")
+            return GROUPS[parts[1]] if len(parts) > 2 and parts[1] in GROUPS else nodeid
+
+    return FolderGroups(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected: set[str] | None | bool = False
     folders = {p.name for p in (REPO / "recipes").iterdir()}
@@ -65,9 +79,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if module is not None and module.__name__ in UNIT_MODULES and not BUILDING_FIXTURES & set(
                 getattr(item, "fixturenames", ())) and not item.get_closest_marker("network"):
             item.add_marker(pytest.mark.unit)
-        parts = Path(str(item.path)).relative_to(REPO).parts
-        if len(parts) > 2 and parts[1] in GROUPS:
-            item.add_marker(pytest.mark.xdist_group(GROUPS[parts[1]]))
         mark = item.get_closest_marker("recipes")
         if mark is None:
             continue
