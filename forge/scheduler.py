@@ -66,11 +66,13 @@ class Claims:
     runs into one channel never build the same recipe at once; the second waits and then takes
     what the first published. The kernel drops a dead run's claims. The lock files live in
     the temp dir (`forge-claims/<channel hash>/<recipe>.lock`), not in the channel, which a
-    failed build must leave untouched; so claims hold between runs on one machine.
+    failed build must leave untouched; so claims hold between runs on one machine. An executor
+    with a `make_claims()` (the farm: a claim in Redis as well) extends them past one machine.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_root: Path | None = None) -> None:
         self._held: dict[str, int] = {}
+        self.lock_root = lock_root  # where the flocks live (None: `<tmp>/forge-claims`)
 
     @staticmethod
     def channel_of(job: BuildJob) -> Path | None:
@@ -78,10 +80,9 @@ class Claims:
         url = urlsplit(job.channel_url)
         return Path(unquote(url.path)) if url.scheme == "file" else None
 
-    @staticmethod
-    def lock_dir(channel: Path) -> Path:
+    def lock_dir(self, channel: Path) -> Path:
         digest = hashlib.sha256(str(channel.resolve()).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / "forge-claims" / digest
+        return (self.lock_root or Path(tempfile.gettempdir()) / "forge-claims") / digest
 
     def take(self, job: BuildJob) -> bool:
         """Claim job.recipe without blocking: True if this run may build it now."""
@@ -205,7 +206,9 @@ def run_graph(
     results: dict[str, RecipeResult] = {}
     running: dict[Future, tuple[str, BuildJob]] = {}
     attempts: dict[str, int] = {}
-    claims = Claims()
+    # a farm shares its claims between coordinators on many machines (in Redis); else one machine's flocks
+    make_claims = getattr(executor, "make_claims", None)
+    claims: Claims = make_claims() if callable(make_claims) else Claims()
     claiming: dict[str, BuildJob] = {}  # prepared, waiting for another run's claim on the recipe
     rep.queued(list(pending))
 
