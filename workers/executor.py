@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from typing import Any, TextIO
 import redis
 from kombu.exceptions import OperationalError
 
+from forge.channel import Channel
 from forge.config import ForgeConfig
 from forge.jobs import BuildJob, BuildOutcome
 
@@ -238,11 +240,25 @@ class CeleryExecutor:
 
     def _send(self, p: _Pending) -> None:
         self._ensure_epoch()
+        snap = self.staging.parent / "send" / p.tid
         try:
-            manifest, files = collect(p.job, self.config.channel_dir, self._hasher)
+            # the channel as one consistent snapshot: the scheduler publishes in the background,
+            # so repodata.json may be replaced while this job's files are uploaded
+            with Channel(self.config.channel_dir).lock():
+                manifest, files = collect(p.job, self.config.channel_dir, self._hasher)
+                for rel, sha in manifest.items():
+                    if rel.startswith("channel/") and rel.endswith("/repodata.json"):
+                        copy = snap / rel
+                        copy.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(files[sha], copy)
+                        files[sha] = copy
         except OSError as exc:  # a file of the job vanished: not a network problem
+            shutil.rmtree(snap, ignore_errors=True)
             raise ValueError(f"cannot read the job's files: {exc}") from None
-        self.blobs.upload(files)
+        try:
+            self.blobs.upload(files)
+        finally:
+            shutil.rmtree(snap, ignore_errors=True)
         if p.sends == 0:
             self.registry.queued(p.tid, p.job.recipe, p.job.attempt, self.run_id)
         self.app.send_task(settings.TASK, args=[make_payload(p.job, manifest, self.run_id)],
@@ -444,8 +460,6 @@ class CeleryExecutor:
         return str(dest)
 
     def _clean_staging(self, older_than: float = 3600.0) -> None:
-        import shutil  # noqa: PLC0415
-
         if not self.staging.is_dir():
             return
         cutoff = time.time() - older_than
