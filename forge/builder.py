@@ -89,6 +89,14 @@ def _channels(url: str) -> list[str]:
 WASM_SUBDIR = "emscripten-wasm32"
 
 
+def _local_fetch(channels: list[str]) -> dict[str, bool]:
+    """Local channels have only repodata.json (forge.channel writes no .zst, .bz2 or shards):
+    probing for those costs a build ~50 ms of a ~150 ms floor for nothing."""
+    if all(c.startswith("file://") for c in channels):
+        return {"use_zstd": False, "use_bz2": False, "use_sharded": False}
+    return {}
+
+
 class _RecipeProblem(Exception):
     """A recipe mistake the forge detects itself (reported as the cause, not a traceback)."""
 
@@ -176,13 +184,14 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                             "a cross-built recipe with host requirements needs `build: variant: use_keys: "
                             "[host_platform]` (else rattler-build solves its host env for the build machine)")
                     t0 = time.monotonic()
+                    channels = _channels(job.channel_url)
                     result = variant.run_build(
                         output_dir=staging,
-                        channels=_channels(job.channel_url),
+                        channels=channels,
                         env_isolation=EnvironmentIsolation.NONE,
                         # rattler-build would run the tests on the build machine: the forge runs
                         # every package's tests (noarch ones too) in wasm below instead
-                        tool_config=ToolConfiguration(test_strategy="skip"),
+                        tool_config=ToolConfiguration(test_strategy="skip", **_local_fetch(channels)),
                         progress_callback=cb,
                         no_include_recipe=False,
                     )

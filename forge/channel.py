@@ -214,7 +214,7 @@ class Channel:
                 placed.append(dest_dir / pkg.name)
                 touched.add(subdir)
             _fault("publish-before-index")
-            self._reindex(tuple(sorted(touched)))
+            self._reindex(tuple(sorted(touched)), fresh={p.name for p in placed})
         return placed
 
     def reindex(self) -> None:
@@ -224,6 +224,20 @@ class Channel:
                        and ((p / "repodata.json").exists() or any(p.glob("*.conda")))}
             self._reindex(tuple(sorted(subdirs | set(BASE_SUBDIRS))))
 
+    def _seed(self, subdir: str, dst: Path, fresh: set[str]) -> None:
+        """Copy the live repodata of `subdir` into the shadow `dst`, without the `fresh` names
+        (a re-published file is read again) and without entries whose file is gone."""
+        try:
+            data = json.loads((self.path / subdir / "repodata.json").read_text())
+        except (OSError, ValueError):
+            return  # none yet, or unreadable: the indexer reads every package
+        for key in ("packages", "packages.conda"):
+            entries = data.get(key)
+            if isinstance(entries, dict):
+                data[key] = {fn: rec for fn, rec in entries.items()
+                             if fn not in fresh and (dst / fn).exists()}
+        (dst / "repodata.json").write_text(json.dumps(data))
+
     def _sweep_partials(self) -> None:
         """Dead writers' temporary files in the channel, its subdirs and its view."""
         sweep_leftovers(self.path)
@@ -231,7 +245,13 @@ class Channel:
             if sub.is_dir() and not sub.name.startswith("."):
                 sweep_leftovers(sub)
 
-    def _reindex(self, subdirs: tuple[str, ...]) -> None:
+    def _reindex(self, subdirs: tuple[str, ...], fresh: set[str] | None = None) -> None:
+        """Index `subdirs` in a shadow tree, then swap the repodata in.
+
+        `fresh`: the file names just published. Then the live repodata seeds the shadow (less
+        those names) and the indexer reads only packages it does not list: a publish costs the
+        new packages, not the whole channel again. Without it (forge index) every package is read.
+        """
         from rattler import Subdir  # noqa: PLC0415  (py-rattler is slow to import)
         from rattler.index import index_fs  # noqa: PLC0415
 
@@ -245,9 +265,11 @@ class Channel:
                     for f in src.iterdir():
                         if f.suffix in (".conda", ".bz2") and not f.name.startswith(_TMP_PREFIX):
                             os.link(f, dst / f.name)
+                if fresh is not None:
+                    self._seed(sd, dst, fresh)
             for sd in subdirs:
                 asyncio.run(index_fs(shadow, target_platform=Subdir(sd), write_zst=False,
-                                     write_shards=False, force=True))
+                                     write_shards=False, force=fresh is None))
             _fault("index-before-swap")
             for sd in sorted(set(subdirs) | {"noarch"}):
                 new = shadow / sd / "repodata.json"

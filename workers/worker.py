@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 import traceback
@@ -212,9 +213,26 @@ def _refuse_malformed(r: redis.Redis, registry: Registry, payload: Any, tid: str
     return {"ok": False, "refused": why}
 
 
+def _fault(point: str) -> None:
+    """Fault injection for tests: FORGE_FAULT=<point> kills this whole worker (its process group)."""
+    if os.environ.get("FORGE_FAULT") == point:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) -> dict[str, Any]:
     """Build one payload; always answers the coordinator unless Redis stays unreachable."""
     r = settings.redis_client(url)
+    _fault("worker-took-build")  # between taking the build off the queue and marking it running
+    try:
+        return _run_task(r, payload, task_id=task_id, hostname=hostname)
+    finally:
+        try:
+            r.delete(settings.held_key(task_id))  # this worker no longer holds it (see app._held)
+        except redis.RedisError:
+            pass  # it expires
+
+
+def _run_task(r: redis.Redis, payload: dict[str, Any], *, task_id: str, hostname: str) -> dict[str, Any]:
     registry = Registry(r)
     store = BlobStore(r)
     state_now = retrying(lambda: registry.state(task_id))

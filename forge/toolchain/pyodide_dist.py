@@ -5,6 +5,7 @@ we have without CPython's source."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import shutil
@@ -68,6 +69,13 @@ def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None)
     """
     base = (cache_dir or default_cache_dir()) / "npm"
     base.mkdir(parents=True, exist_ok=True)
+    # one fetcher at a time: two forge runs sharing a cold cache would unpack over each other
+    with open(base / f".pyodide-{version}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetch_locked(version, base)
+
+
+def _fetch_locked(version: str, base: Path) -> PyodideDist:
     log = base / "npm.log"
     tarball = base / f"pyodide-{version}.tgz"
     meta_path = base / f"pyodide-{version}.json"

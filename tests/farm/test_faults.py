@@ -210,3 +210,39 @@ def test_coordinator_interrupted_then_resumed(synth: Synth, workers: Workers, re
     assert again.returncode == 0, again.stderr
     assert assert_channel_consistent(cfg.channel_dir) == {"s1", "s2", "s3"}
     assert synth.count("s1") == 1
+
+
+def test_worker_dying_after_taking_a_build_before_running_it(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+    """Default settings (visibility timeout 4 h): a worker takes the build off the queue and
+    dies before marking it running (injected: FORGE_FAULT kills its whole process group there).
+    No heartbeat ever existed; the coordinator sees the build taken but held by no live worker
+    and re-sends it within lost_after (+ a few seconds), not after the visibility timeout."""
+    from workers import settings  # noqa: PLC0415
+
+    synth.add("t-one", 0.2)
+    workers.start("w1", extra_env={"FORGE_FAULT": "worker-took-build"})
+    cfg = synth.config()
+    died: list[float] = []
+
+    def replace_worker() -> None:
+        wait_for(lambda: workers.procs["w1"].poll() is not None, timeout=120, what="w1 to die")
+        died.append(time.monotonic())
+        workers.start("w2")
+
+    t = threading.Thread(target=replace_worker)
+    t.start()
+    with CeleryExecutor(redis_server.url, cfg) as ex:
+        report = api.build(["t-one"], cfg, executor=ex, view=False)
+    done = time.monotonic()
+    t.join()
+    assert report.ok, {n: r.error for n, r in report.results.items()}
+    took = done - died[0]
+    print(f"run finished {took:.1f}s after the worker died (lost_after {settings.lost_after():.0f}s)")
+    assert took < settings.lost_after() + 15, f"the run took {took:.1f}s after the worker died"
+    recs = Registry(redis_server.client()).find("t-one")
+    assert sorted(r["state"] for r in recs) == ["built", "lost"]
+    (lost,) = [r for r in recs if r["state"] == "lost"]
+    assert "never running" in lost["error"] and "worker" not in lost  # w1 never marked it running
+    assert [r["worker"].split("@")[0] for r in recs if r["state"] == "built"] == ["w2"]
+    assert synth.count("t-one", "start") == 1
+    assert assert_channel_consistent(cfg.channel_dir) == {"t-one"}
