@@ -26,14 +26,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("FORGE_CACHE", str(REPO / ".forge" / "cache"))
 
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
 from forge.planner import prepare_job  # noqa: E402
 from forge.workspace import Workspace  # noqa: E402
-from forge_testlib import forge_cli, generic_recipe, make_repo  # noqa: E402
+from tests.support.testlib import forge_cli, generic_recipe, make_repo  # noqa: E402
 
 
 def repo_config(channel: Path, state: Path) -> ForgeConfig:

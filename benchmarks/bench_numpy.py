@@ -119,11 +119,11 @@ def main() -> int:
         print(res.stdout[-2000:], res.stderr[-2000:])
     rows.append(("no-op rebuild, CLI (target < 2 s)", f"{noop:.2f} s"))
 
-    from forge.pyodide_view.node import run_with_view  # noqa: PLC0415
+    from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: PLC0415
 
     view = channel / "pyodide"
     code = "import time\nt = time.perf_counter()\nimport numpy\nf'{(time.perf_counter() - t) * 1000:.0f}'"
-    runs = [run_with_view(view, code, packages=["numpy"]) for _ in range(3)]
+    runs = [run_in_pyodide(view_dir=view, code=code, packages=["numpy"]) for _ in range(3)]
     best = min(runs, key=lambda r: r.packages_ms)
     rows += [("Pyodide loadPackage('numpy') from our channel (best of 3)", f"{best.packages_ms / 1000:.2f} s"),
              ("import numpy after loadPackage", f"{float(best.result) / 1000:.2f} s"),

@@ -20,7 +20,7 @@ import pytest
 
 from forge import api
 from forge.config import ForgeConfig
-from tests.forge_testlib import REPO, generic_recipe, make_repo
+from tests.support.testlib import REPO, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.forge_testlib import assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
+from tests.support.testlib import assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
 
 from forge import api
 
@@ -137,7 +137,7 @@ def test_a_recipe_builds_to_the_same_bytes_in_two_work_dirs(built_pytest: Built,
 
     from forge.channel import Channel  # noqa: PLC0415
     from forge.config import ForgeConfig  # noqa: PLC0415
-    from tests.forge_testlib import REPO  # noqa: PLC0415
+    from tests.support.testlib import REPO  # noqa: PLC0415
 
     payloads = []
     for worker in ("worker-a", "worker-b"):

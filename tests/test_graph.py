@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import REPO, forge_cli, generic_recipe, make_repo, repo_config
+from tests.support.testlib import REPO, forge_cli, generic_recipe, make_repo, repo_config
 
 from forge import api
 from forge.config import ForgeConfig

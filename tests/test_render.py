@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.forge_testlib import REPO, forge_cli, make_repo
+from tests.support.testlib import REPO, forge_cli, make_repo
 
 from forge import api
 from forge.config import ForgeConfig

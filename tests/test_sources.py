@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import REPO, sha256
+from tests.support.testlib import REPO, sha256
 
 from forge.config import ForgeConfig
 from forge.errors import ForgeError

@@ -33,11 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ForgeError
-from ..toolchain.pyodide_dist import BROWSER_RUNTIME
+from ..toolchain.pyodide_dist import BROWSER_RUNTIME, LOCK_FILE
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 PYODIDE_SUBDIR = "static/pyodide"
-LOCK_FILE = "pyodide-lock.json"
 ALL_JSON = "all.json"
 #: What the kernel's worker installs at start-up besides micropip and piplite (its source:
 #: `initKernel` in the extension's comlink worker). ipykernel and pyodide-kernel are wheels

@@ -23,7 +23,8 @@ from packaging.version import InvalidVersion, Version
 
 from ..channel import Channel, partial_path, scratch_dir, sweep_leftovers
 from . import conda_pkg, runtime
-from .lock import LOCK_FILE, lock_entry, render_lock
+from ..toolchain.pyodide_dist import LOCK_FILE
+from .lock import lock_entry, render_lock
 from .piplite import ALL_JSON, release, render_index
 from .requirements import NOT_PYTHON, spec_name, to_pep508
 from .wheel import Artifact, build_shared_library, build_wheel, check_content

@@ -26,8 +26,10 @@ BROWSER_RUNTIME = ("pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.
                    "package.json")
 #: ... what the channel's Pyodide view serves (plus the TypeScript declarations) ...
 VIEW_RUNTIME = (*BROWSER_RUNTIME, "pyodide.d.ts", "ffi.d.ts")
+#: The lock file's name, in npm pyodide and in every view (the one spelling).
+LOCK_FILE = "pyodide-lock.json"
 #: ... and what the emscripten-wasm32 `python` package keeps (the whole runtime, its own lock too).
-PREFIX_RUNTIME = (*VIEW_RUNTIME, "pyodide-lock.json", "README.md")
+PREFIX_RUNTIME = (*VIEW_RUNTIME, LOCK_FILE, "README.md")
 
 SYSCONFIGDATA = "_sysconfigdata__emscripten_wasm32-emscripten.py"
 

@@ -11,7 +11,8 @@ from workers.cli import app as farm_app
 from workers.executor import CeleryExecutor
 from workers.registry import Registry
 
-from .conftest import Synth, Workers, assert_channel_consistent
+from .conftest import Synth, assert_channel_consistent
+from tests.support.farm import Workers
 
 
 def diamond(synth: Synth, seconds: float = 1.0) -> None:
@@ -82,7 +83,7 @@ def test_status_and_log_commands(synth: Synth, workers: Workers, redis_server) -
     assert "the tool is unhappy" in res.output
     res = runner.invoke(farm_app, ["log", "no-such-recipe", "--farm", redis_server.url])
     assert res.exit_code == 1
-    from .conftest import free_port
+    from tests.support.farm import free_port
 
     res = runner.invoke(farm_app, ["status", "--farm", f"redis://:hunter2@127.0.0.1:{free_port()}/0"])
     assert res.exit_code == 1

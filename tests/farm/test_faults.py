@@ -16,7 +16,8 @@ from workers.executor import CeleryExecutor
 from workers.registry import Registry
 from workers.status import farm_status
 
-from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def running_on(redis_server, recipe: str) -> str | None:  # noqa: ANN001

@@ -21,7 +21,8 @@ from workers.executor import CeleryExecutor, _Pending
 from workers.payload import make_payload
 from workers.worker import result_key
 
-from .conftest import Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def _job(**kw: object) -> BuildJob:

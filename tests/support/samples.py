@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
+def write_project(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -16,7 +16,7 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> Path:
     """src layout, setuptools, one runtime dependency, tests that must run in wasm."""
-    return _write(root, {
+    return write_project(root, {
         "pyproject.toml": f"""
             [build-system]
             requires = ["setuptools>=68"]
@@ -59,7 +59,7 @@ def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> P
 def numpy_c_project(root: Path, name: str = "cnumsum", version: str = "0.1.0") -> Path:
     """Flat layout (the sources sit next to the tests: they must import the installed wheel),
     setuptools + numpy in [build-system].requires, a C extension on numpy's C API."""
-    return _write(root, {
+    return write_project(root, {
         "pyproject.toml": f"""
             [build-system]
             requires = ["setuptools>=68", "numpy>=2"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config import install_root
-from ..errors import ForgeError
+from forge.config import install_root
+from forge.errors import ForgeError
 
 DRIVER = Path(__file__).with_name("driver.cjs")
 CHROMIUM = "/usr/bin/chromium"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from forge.config import ForgeConfig
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def sha256(path: Path) -> str:
