@@ -34,7 +34,9 @@ from forge.jobs import BuildJob, BuildOutcome
 
 from . import settings
 from .app import make_app
-from .blobs import BlobError, BlobStore, FileHasher, write_atomic
+from forge.fsutil import write_atomic
+
+from .blobs import BlobError, BlobStore, FileHasher
 from .payload import collect, make_payload
 from .registry import Registry
 from .safety import UnsafePath, check_package
@@ -387,7 +389,7 @@ class CeleryExecutor:
         subdir, name = check_package(str(ref.get("path")))
         data = self.blobs.get(str(ref.get("sha256")))  # recomputes the sha256
         dest = self.staging / tid / subdir / name
-        write_atomic(dest, data)
+        write_atomic(dest, data, fsync=True)
         return str(dest)
 
     def _clean_staging(self, older_than: float = 3600.0) -> None:
