@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
+from tests.support.testlib import forge_repo_config  # noqa: E402
 
 SDIST = "numpy-2.5.5.tar.gz"
 
@@ -85,7 +85,7 @@ def main() -> int:
     ensure()
     tmp = Path(tempfile.mkdtemp(prefix="bench-numpy-"))
     channel = ns.channel or tmp / "channel"
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=tmp / "state")
+    cfg = forge_repo_config(channel, tmp / "state")
     rows: list[tuple[str, str]] = []
 
     t0 = time.monotonic()

@@ -272,12 +272,12 @@ def run_graph(
                     raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
                 except Exception as exc:  # noqa: BLE001 — executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
-                                           error=f"recipe '{name}': the executor failed: {exc}")
+                                           error=ForgeError("the executor failed", recipe=name, cause=str(exc)))
                 if not outcome.ok and outcome.transient and attempts[name] < max_attempts:
                     launch(name)
                     continue
                 if not outcome.ok:
-                    fail(name, outcome.error or "failed", outcome.seconds, outcome.log_path)
+                    fail(name, outcome.error_text or "failed", outcome.seconds, outcome.log_path)
                     continue
                 try:
                     publish(job, outcome)

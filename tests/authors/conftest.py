@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.testlib import forge_repo_config
 import pytest
 
 from forge import api
@@ -44,7 +45,7 @@ def authors_config(tmp_path_factory: pytest.TempPathFactory) -> ForgeConfig:
     tmp = tmp_path_factory.mktemp("authors")
     given = os.environ.get("FORGE_TEST_AUTHORS_CHANNEL")
     channel = Path(given) if given else tmp / "channel"
-    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=tmp / "state")
+    return forge_repo_config(channel, tmp / "state")
 
 
 @pytest.fixture(scope="session")

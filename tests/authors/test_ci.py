@@ -14,7 +14,7 @@ import pytest
 from forge.errors import ForgeError
 from tests.support.testlib import forge_cli
 
-from tests.support.samples import write_project, numpy_c_project, pure_project
+from tests.support.samples import numpy_c_project, pure_project, pyproject, write_project
 
 
 def test_forge_ci_pure_project(authors_channel: Path, wasm_venv, pypi_server: str, tmp_path: Path) -> None:
@@ -68,18 +68,7 @@ def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_se
     from forge.config import ForgeConfig
 
     proj = write_project(tmp_path / "ctiny", {
-        "pyproject.toml": """
-            [build-system]
-            requires = ["setuptools>=68"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "forge-ctiny"
-            version = "0.3.0"
-            description = "A tiny C extension"
-            readme = "README.md"
-            license = "MIT"
-            """,
+        "pyproject.toml": pyproject("forge-ctiny", "0.3.0", "A tiny C extension", test_extra=False),
         "README.md": "# forge-ctiny\n",
         "setup.py": """
             from setuptools import Extension, setup

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.support.testlib import forge_repo_config
 from forge import api
 from workers.cli import app as farm_app
 from workers.executor import CeleryExecutor
@@ -148,15 +149,12 @@ def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, w
     """The repo's iniconfig recipe: its verified sdist and build wheels go through Redis, the
     worker installs from its own copy, tests resolve against the mirrored channel."""
 
-    from forge.config import ForgeConfig
     from forge.workspace import Workspace
 
-    from .conftest import REPO
 
     cache = tmp_path / "cache"  # its own: a fresh machine has nothing cached
     monkeypatch.setenv("FORGE_CACHE", str(cache))
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "channel",
-                           state_dir=tmp_path / "state")
+    cfg = forge_repo_config(tmp_path / "channel", tmp_path / "state")
     src = Workspace(cfg).recipe("iniconfig").outputs[0].sources[0]
     # a fresh clone has no cached sdist: the coordinator's fetch phase downloads it first
     workers.start("w1")

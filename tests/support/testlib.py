@@ -56,6 +56,29 @@ def repo_config(root: Path, channel: Path | None = None) -> ForgeConfig:
                             state_dir=root / "state")
 
 
+def forge_repo_config(channel: Path, state: Path) -> ForgeConfig:
+    """This repository's own recipes into `channel`, with the build state in `state`."""
+    return forge_repo_config(channel, state)
+
+
+def timed_rebuilds(recipe: str, base: Path, tmp: Path, state: Path, runs: int = 3) -> list[tuple[float, object]]:
+    """Build `recipe` through api.build (no view refresh) `runs` times, each into a fresh copy
+    of the channel `base`, so it is built again rather than found up to date: (seconds, report)."""
+    import time  # noqa: PLC0415
+
+    from forge import api  # noqa: PLC0415
+
+    out: list[tuple[float, object]] = []
+    for i in range(runs):
+        channel = tmp / f"rebuild-{recipe}-{i}"
+        shutil.copytree(base, channel)
+        t = time.perf_counter()
+        report = api.build([recipe], forge_repo_config(channel, state), jobs=1, view=False)
+        out.append((time.perf_counter() - t, report))
+        assert report.ok, report.results
+    return out
+
+
 def forge_env(root: Path | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["COLUMNS"] = "1000"  # rich wraps at 80 columns otherwise; keep each message on one line
@@ -152,8 +175,7 @@ def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
 
         ensure()
         tmp = tmp_path_factory.mktemp("wasm-channel")
-        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                               state_dir=tmp / "state")
+        cfg = forge_repo_config(tmp / "channel", tmp / "state")
         for targets in (["python", "pytest"], WASM_COMPILED):
             report = api.build(targets, cfg, jobs=2, view=False)
             assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
@@ -177,8 +199,7 @@ def cold_numpy_build(tmp_path_factory) -> tuple[ForgeConfig, object, float, Path
 
         ensure()
         tmp = tmp_path_factory.mktemp("numpy-channel")
-        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                               state_dir=tmp / "state")
+        cfg = forge_repo_config(tmp / "channel", tmp / "state")
         saved = os.environ.get("FORGE_CACHE")
         os.environ["FORGE_CACHE"] = str(tmp / "cache")  # empty: sources, wheels, the Pyodide tarball
         try:
