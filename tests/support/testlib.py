@@ -58,7 +58,7 @@ def repo_config(root: Path, channel: Path | None = None) -> ForgeConfig:
 
 def forge_repo_config(channel: Path, state: Path) -> ForgeConfig:
     """This repository's own recipes into `channel`, with the build state in `state`."""
-    return forge_repo_config(channel, state)
+    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=state)
 
 
 def timed_rebuilds(recipe: str, base: Path, tmp: Path, state: Path, runs: int = 3) -> list[tuple[float, object]]:
