@@ -26,10 +26,7 @@ def diamond(synth: Synth, seconds: float = 1.0) -> None:
 
 def test_graph_builds_on_two_workers_and_publishes(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
     diamond(synth, seconds=2.0)
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     with CeleryExecutor(redis_server.url, cfg) as ex:
         report = api.build(["top"], cfg, executor=ex)

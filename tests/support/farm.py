@@ -87,6 +87,13 @@ class Workers:
             self.wait_ready(name)
         return proc
 
+    def start_ready(self, *names: str) -> None:
+        """Start several workers at once, then wait until each is ready (they boot in parallel)."""
+        for name in names:
+            self.start(name, wait=False)
+        for name in names:
+            self.wait_ready(name)
+
     def log(self, name: str) -> str:
         p = self.base / name / "celery.log"
         return p.read_text(errors="replace") if p.exists() else ""

@@ -131,14 +131,6 @@ def assert_consistent(channel: Path) -> dict[str, dict]:
     return records
 
 
-def output_text(proc: subprocess.CompletedProcess) -> str:
-    return proc.stdout + proc.stderr
-
-
-def error_lines(proc: subprocess.CompletedProcess, needle: str) -> list[str]:
-    return [ln.strip() for ln in output_text(proc).splitlines() if needle in ln]
-
-
 #: The compiled recipes (C, C++, Cython, a shared library and its user) the wasm suites build.
 WASM_COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "lz4"]
 _WASM_BUILD: dict[str, tuple] = {}
