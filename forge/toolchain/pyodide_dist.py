@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import ToolchainError
 from .paths import default_cache_dir
+from ..fsutil import write_atomic
 from .proc import run_logged
 from .target import PYODIDE_VERSION
 
@@ -90,7 +91,7 @@ def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None)
             )
         meta = {"version": version, "integrity": integrity,
                 "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest()}
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     if not (unpacked / "package" / "package.json").is_file():
         tmp = unpacked.with_name(unpacked.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
