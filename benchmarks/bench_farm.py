@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
 from forge.executors.local import LocalExecutor  # noqa: E402
-from tests.farm.conftest import RedisServer, Workers  # noqa: E402
+from tests.support.farm import RedisServer, Workers  # noqa: E402
 
 
 def graph(scale: float) -> dict[str, tuple[float, tuple[str, ...]]]:

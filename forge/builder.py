@@ -15,6 +15,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from .errors import ForgeError
 from .jobs import BuildJob, BuildOutcome
 from .sources import link_sources
 
@@ -112,8 +113,8 @@ def _wasm_tests(job: BuildJob, packages: list, staging: Path, log, start: float)
             log.write(f"== FAILED: wasm tests of {Path(pkg).name}: {report.error}\n")
             return BuildOutcome(
                 recipe=job.recipe, ok=False, log_path=job.log_path, seconds=time.monotonic() - start,
-                error=f"recipe '{job.recipe}' ({job.recipe_file}): its wasm tests failed: {report.error}; "
-                      f"see the log {job.log_path} and fix the recipe.",
+                error=ForgeError("its wasm tests failed", recipe=job.recipe, file=job.recipe_file,
+                                 cause=report.error, log=job.log_path, fix="fix the recipe"),
             )
     return None
 
@@ -214,8 +215,8 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
             return BuildOutcome(
                 recipe=job.recipe, ok=False, log_path=job.log_path,
                 seconds=time.monotonic() - start,
-                error=f"recipe '{job.recipe}' ({job.recipe_file}): {what}: {cause}; "
-                      f"see the log {job.log_path} and fix the recipe.",
+                error=ForgeError(what, recipe=job.recipe, file=job.recipe_file, cause=cause,
+                                 log=job.log_path, fix="fix the recipe"),
             )
         finally:
             sys.stdout.flush()
@@ -228,8 +229,8 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
     if missing:
         return BuildOutcome(
             recipe=job.recipe, ok=False, log_path=job.log_path, seconds=time.monotonic() - start,
-            error=f"recipe '{job.recipe}' ({job.recipe_file}): the build did not produce {', '.join(missing)}; "
-                  f"see the log {job.log_path}",
+            error=ForgeError(f"the build did not produce {', '.join(missing)}", recipe=job.recipe,
+                             file=job.recipe_file, log=job.log_path),
         )
     bld = staging / "bld"
     shutil.rmtree(bld, ignore_errors=True)

@@ -4,7 +4,6 @@ published, independent branches carry on past a failure, dependents of a failure
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ForgeError
 from .executors.base import Executor
+from .fsutil import try_lock, write_atomic
 from .jobs import BuildJob, BuildOutcome
 
 
@@ -94,13 +94,10 @@ class Claims:
         locks = self.lock_dir(channel)
         try:
             locks.mkdir(parents=True, exist_ok=True)
-            fd = os.open(locks / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+            fd = try_lock(locks / f"{job.recipe}.lock")
         except OSError:
             return True  # no shared temp dir: build unclaimed rather than not at all
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if fd is None:
             return False
         self._held[job.recipe] = fd
         return True
@@ -158,9 +155,7 @@ class Durations:
             return
         try:
             merged = {**Durations(self.path).seconds, **self.seconds}
-            tmp = self.path.with_name(f".{self.FILE}.{os.getpid()}")
-            tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(merged, indent=0, sort_keys=True))
         except OSError:
             pass
 
@@ -316,12 +311,12 @@ def run_graph(
                     raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
                 except Exception as exc:  # noqa: BLE001 — executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
-                                           error=f"recipe '{name}': the executor failed: {exc}")
+                                           error=ForgeError("the executor failed", recipe=name, cause=str(exc)))
                 if not outcome.ok and outcome.transient and attempts[name] < max_attempts:
                     launch(name)
                     continue
                 if not outcome.ok:
-                    fail(name, outcome.error or "failed", outcome.seconds, outcome.log_path)
+                    fail(name, outcome.error_text or "failed", outcome.seconds, outcome.log_path)
                     continue
                 start_publish(name, job, outcome)
     finally:

@@ -20,7 +20,7 @@ import pytest
 
 from forge import api
 from forge.config import ForgeConfig
-from tests.forge_testlib import REPO, generic_recipe, make_repo
+from tests.support.testlib import forge_repo_config, REPO, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 
@@ -31,7 +31,7 @@ UNIT_MODULES = {
     "tests.test_layering", "tests.test_artifacts", "tests.test_render", "tests.test_graph", "tests.test_changed",
     "tests.test_lint", "tests.toolchain.test_units", "tests.toolchain.test_pyconfig", "tests.toolchain.test_target_pins",
     "tests.toolchain.test_mirror", "tests.toolchain.test_buildroot_detect", "tests.pyodide_view.test_units",
-    "tests.platform.test_wasmcheck",
+    "tests.platform.test_wasmcheck", "tests.test_fsutil", "tests.test_errors",
 }
 BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
 
@@ -116,8 +116,7 @@ class Built:
 def built_pytest(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`api.build(["pytest"])` from the repo's recipes into a fresh temp channel, once."""
     tmp = tmp_path_factory.mktemp("pytest-channel")
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                           state_dir=tmp / "state")
+    cfg = forge_repo_config(tmp / "channel", tmp / "state")
     report = api.build(["pytest"], cfg, jobs=os.cpu_count() or 2)
     assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
     return Built(cfg, report)

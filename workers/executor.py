@@ -32,11 +32,14 @@ from kombu.exceptions import OperationalError
 
 from forge.channel import Channel
 from forge.config import ForgeConfig
+from forge.errors import ForgeError
 from forge.jobs import BuildJob, BuildOutcome
 
 from . import settings
 from .app import make_app
-from .blobs import BlobError, BlobStore, FileHasher, write_atomic
+from forge.fsutil import write_atomic
+
+from .blobs import BlobError, BlobStore, FileHasher
 from .claims import RedisClaims
 from .payload import collect, make_payload
 from .registry import Registry
@@ -236,7 +239,8 @@ class CeleryExecutor:
                     time.sleep(0.5)
             except (BlobError, UnsafePath, ValueError) as exc:
                 self._resolve(p, BuildOutcome(recipe=p.job.recipe, ok=False, log_path=p.job.log_path,
-                                              error=f"recipe '{p.job.recipe}': cannot send it to the farm: {exc}"))
+                                              error=ForgeError("cannot send it to the farm", recipe=p.job.recipe,
+                                                               cause=str(exc))))
 
     def _send(self, p: _Pending) -> None:
         self._ensure_epoch()
@@ -388,9 +392,9 @@ class CeleryExecutor:
         if p.losses >= settings.max_deliveries():
             self._resolve(p, BuildOutcome(
                 recipe=p.job.recipe, ok=False, log_path=p.job.log_path, worker=worker,
-                error=f"recipe '{p.job.recipe}': {p.losses} workers were lost while building it; not handing it "
-                      f"out again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()}); see `forge farm log "
-                      f"{p.job.recipe}`"))
+                error=ForgeError(f"{p.losses} workers were lost while building it; not handing it out again "
+                                 f"(FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()})", recipe=p.job.recipe,
+                                 fix=f"see `forge farm log {p.job.recipe}`")))
             return
         new = f"{p.job.recipe}-{p.job.attempt}-{uuid.uuid4().hex[:10]}"
         with self._lock:
@@ -430,33 +434,40 @@ class CeleryExecutor:
         log.write_text(header + str(res.get("log", "")), encoding="utf-8")
         if res.get("refused"):
             return BuildOutcome(recipe=job.recipe, ok=False, log_path=str(log), worker=worker,
-                                error=f"recipe '{job.recipe}': worker {worker} refused the build: {res['refused']}")
+                                error=ForgeError(f"worker {worker} refused the build", recipe=job.recipe,
+                                                 cause=str(res["refused"])))
         data = dict(res.get("outcome") or {})
-        if res.get("worker_log_path") and data.get("error"):
-            data["error"] = data["error"].replace(res["worker_log_path"], str(log))
-        outcome = BuildOutcome(**{**data, "packages": [], "log_path": str(log), "worker": worker})
+        outcome = BuildOutcome.from_dict({**data, "packages": [], "log_path": str(log), "worker": worker})
+        if outcome.error is not None and res.get("worker_log_path"):
+            # the worker's log path means nothing here: the log now lives on this machine
+            err, remote = outcome.error, str(res["worker_log_path"])
+            if err.log == remote or (err.log is None and remote in err.message):
+                err.log = str(log)
+            err.message = err.message.replace(remote, str(log))
+            err.cause = err.cause.replace(remote, str(log)) if err.cause else None
         if not outcome.ok:
             return outcome
         got = sorted(str(ref.get("path")) for ref in res.get("packages", []))
         if got != sorted(job.outputs):
             return BuildOutcome(
                 recipe=job.recipe, ok=False, log_path=str(log), worker=worker, seconds=outcome.seconds,
-                error=f"recipe '{job.recipe}': worker {worker} returned {', '.join(got) or 'no package'} but the plan "
-                      f"is exactly {', '.join(sorted(job.outputs))}; nothing was published, check that worker's "
-                      f"forge version")
+                error=ForgeError(f"worker {worker} returned {', '.join(got) or 'no package'} but the plan is exactly "
+                                 f"{', '.join(sorted(job.outputs))}", recipe=job.recipe,
+                                 fix="nothing was published, check that worker's forge version"))
         try:
             outcome.packages = [self._stage(p.tid, ref) for ref in res.get("packages", [])]
         except (BlobError, UnsafePath) as exc:
             return BuildOutcome(recipe=job.recipe, ok=False, transient=True, log_path=str(log), worker=worker,
                                 seconds=outcome.seconds,
-                                error=f"recipe '{job.recipe}': a package from worker {worker} was refused: {exc}")
+                                error=ForgeError(f"a package from worker {worker} was refused", recipe=job.recipe,
+                                                 cause=str(exc)))
         return outcome
 
     def _stage(self, tid: str, ref: dict[str, Any]) -> str:
         subdir, name = check_package(str(ref.get("path")))
         data = self.blobs.get(str(ref.get("sha256")))  # recomputes the sha256
         dest = self.staging / tid / subdir / name
-        write_atomic(dest, data)
+        write_atomic(dest, data, fsync=True)
         return str(dest)
 
     def _clean_staging(self, older_than: float = 3600.0) -> None:

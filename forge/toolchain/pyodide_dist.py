@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import ToolchainError
 from .paths import default_cache_dir
+from ..fsutil import write_atomic
 from .proc import run_logged
 from .target import PYODIDE_VERSION
 
@@ -27,8 +28,10 @@ BROWSER_RUNTIME = ("pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.
                    "package.json")
 #: ... what the channel's Pyodide view serves (plus the TypeScript declarations) ...
 VIEW_RUNTIME = (*BROWSER_RUNTIME, "pyodide.d.ts", "ffi.d.ts")
+#: The lock file's name, in npm pyodide and in every view (the one spelling).
+LOCK_FILE = "pyodide-lock.json"
 #: ... and what the emscripten-wasm32 `python` package keeps (the whole runtime, its own lock too).
-PREFIX_RUNTIME = (*VIEW_RUNTIME, "pyodide-lock.json", "README.md")
+PREFIX_RUNTIME = (*VIEW_RUNTIME, LOCK_FILE, "README.md")
 
 SYSCONFIGDATA = "_sysconfigdata__emscripten_wasm32-emscripten.py"
 
@@ -96,7 +99,7 @@ def _fetch_locked(version: str, base: Path) -> PyodideDist:
             )
         meta = {"version": version, "integrity": integrity,
                 "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest()}
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     if not (unpacked / "package" / "package.json").is_file():
         tmp = unpacked.with_name(unpacked.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,7 +16,8 @@ from workers.executor import CeleryExecutor
 from workers.registry import Registry
 from workers.status import farm_status
 
-from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def running_on(redis_server, recipe: str) -> str | None:  # noqa: ANN001
@@ -32,10 +33,7 @@ def test_worker_killed_mid_build_is_rerun_within_a_minute(synth: Synth, workers:
     synth.add("k-base", 0.2)
     synth.add("k-slow", 4.0, deps=("k-base",))
     synth.add("k-top", 0.2, deps=("k-slow",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     killed: list[tuple[str, str, float]] = []
     seen: list[str] = []
@@ -130,10 +128,7 @@ def test_redis_restarted_mid_run_finishes(synth: Synth, workers: Workers, redis_
     synth.add("r1", 0.2)
     synth.add("r2", 3.0, deps=("r1",))
     synth.add("r3", 0.2, deps=("r2",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
 
     def restart() -> None:
@@ -187,10 +182,7 @@ def test_coordinator_interrupted_then_resumed(synth: Synth, workers: Workers, re
     synth.add("s1", 0.2)
     synth.add("s2", 4.0, deps=("s1",))
     synth.add("s3", 0.2, deps=("s2",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     cmd = [sys.executable, "-m", "forge.cli", "build", "s3", "--farm", redis_server.url,
            "--channel", str(cfg.channel_dir), "--recipes", str(cfg.recipes_dir)]

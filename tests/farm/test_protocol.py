@@ -27,7 +27,8 @@ from workers.executor import CeleryExecutor, _Pending
 from workers.payload import make_payload
 from workers.worker import result_key
 
-from .conftest import Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def _job(**kw: object) -> BuildJob:
@@ -82,8 +83,8 @@ def test_worker_packages_must_be_exactly_the_planned_outputs(synth: Synth, redis
         extra = outcome([planned, "noarch/evil-1.0-h0_0.conda"])
         missing = outcome([])
         exact = outcome([planned])
-    assert not extra.ok and "but the plan is exactly noarch/p-1.0-h0_0.conda" in extra.error
-    assert not missing.ok and "returned no package" in missing.error
+    assert not extra.ok and "but the plan is exactly noarch/p-1.0-h0_0.conda" in str(extra.error)
+    assert not missing.ok and "returned no package" in str(missing.error)
     assert exact.ok and [Path(p).name for p in exact.packages] == ["p-1.0-h0_0.conda"]
 
 
