@@ -43,7 +43,7 @@ class BuildError(Exception):
 
 # -- Rust (maturin/pyo3, setuptools-rust): Debian's rustc has no std for wasm32-unknown-emscripten, so
 # std is compiled from rust-src (-Zbuild-std, allowed on a stable rustc by RUSTC_BOOTSTRAP) with wasm
-# exceptions like Pyodide's own Rust wheels; crates.io is unreachable, so the sdist must vendor its
+# exceptions like Pyodide's own Rust wheels; the crates registry is unreachable, so the sdist must vendor its
 # crates (`cargo vendor` + .cargo/config.toml, as orjson's does) and std's own vendored crates
 # (rust-src ships them) are linked beside them. Debian ships no rust-lld, hence link-self-contained=no.
 RUST_STD_VENDOR = "/usr/lib/rustlib/src/rust/library/vendor"
@@ -52,7 +52,7 @@ RUSTFLAGS = ("-C link-arg=-sSIDE_MODULE=2 -C link-arg=-sWASM_BIGINT -Z emscripte
 
 
 def cargo_vendor_dir(src: Path) -> Path | None:
-    """The directory the sdist's .cargo/config.toml replaces crates.io with, if it vendors its crates."""
+    """The directory the sdist's .cargo/config.toml replaces the crates registry (crates-io) with, if it vendors its crates."""
     for name in ("config.toml", "config"):
         try:
             cfg = tomllib.loads((src / ".cargo" / name).read_text())
@@ -74,7 +74,7 @@ def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
     vendor = cargo_vendor_dir(src)
     if vendor is None or not vendor.is_dir():
         raise BuildError(f"{src.name} is a Rust crate whose sdist does not vendor its crates (no .cargo/config.toml "
-                         "replacing crates-io with a directory), and crates.io cannot be reached from the build "
+                         "replacing crates-io with a directory), and the crates registry cannot be reached from the build "
                          "root; vendor them (`cargo vendor`) into the recipe's sources")
     std_vendor = root_dir / RUST_STD_VENDOR.lstrip("/")
     if not std_vendor.is_dir():

@@ -30,7 +30,7 @@ def test_unvendored_crate_is_refused_in_one_sentence(tmp_path: Path) -> None:
     src = _crate(tmp_path / "jiter", None)
     with pytest.raises(BuildError, match="does not vendor its crates") as e:
         rust_env(src, tmp_path / "root", tmp_path / "cargo-home")
-    assert "crates.io cannot be reached" in str(e.value)
+    assert "the crates registry cannot be reached" in str(e.value)
 
 
 def test_std_crates_linked_beside_the_sdists(tmp_path: Path) -> None:
