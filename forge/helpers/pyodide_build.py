@@ -52,7 +52,8 @@ RUSTFLAGS = ("-C link-arg=-sSIDE_MODULE=2 -C link-arg=-sWASM_BIGINT -Z emscripte
 
 
 def cargo_vendor_dir(src: Path) -> Path | None:
-    """The directory the sdist's .cargo/config.toml replaces the crates registry (crates-io) with, if it vendors its crates."""
+    """The directory the sdist's .cargo/config.toml puts in place of the crates registry
+    (`crates-io`), when the sdist vendors its crates."""
     for name in ("config.toml", "config"):
         try:
             cfg = tomllib.loads((src / ".cargo" / name).read_text())
@@ -73,9 +74,10 @@ def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
         return {}
     vendor = cargo_vendor_dir(src)
     if vendor is None or not vendor.is_dir():
-        raise BuildError(f"{src.name} is a Rust crate whose sdist does not vendor its crates (no .cargo/config.toml "
-                         "replacing crates-io with a directory), and the crates registry cannot be reached from the build "
-                         "root; vendor them (`cargo vendor`) into the recipe's sources")
+        raise BuildError(f"{src.name} is a Rust crate whose sdist does not vendor its crates (no "
+                         ".cargo/config.toml replacing crates-io with a directory), and the crates registry "
+                         "cannot be reached from the build root; vendor them (`cargo vendor`) into the "
+                         "recipe's sources")
     std_vendor = root_dir / RUST_STD_VENDOR.lstrip("/")
     if not std_vendor.is_dir():
         raise BuildError(f"the build root {root_dir} has no Rust standard library sources ({RUST_STD_VENDOR}); "
