@@ -145,52 +145,61 @@ def parse(data: bytes) -> SideModule:
                     sec.byte()
                     sec.uleb()
                 mod.imports.append((module, field_name, kind))
-        elif sid == 1:  # types
-            for _ in range(sec.uleb()):
-                if sec.byte() != 0x60:
-                    break
-                params = sec.uleb()
-                sec.pos += params
-                results = sec.uleb()
-                sec.pos += results
-                mod.types.append((params, results))
-        elif sid == 3:  # functions
-            mod.func_types += [sec.uleb() for _ in range(sec.uleb())]
-        elif sid == 7:  # exports
-            for _ in range(sec.uleb()):
-                name = sec.name()
-                mod.exports.append(name)
-                kind, idx = sec.byte(), sec.uleb()
-                if kind == 0:
-                    mod.export_funcs[name] = idx
-        elif sid == 9:  # elements: the active function-index form only (flags 0)
-            for _ in range(sec.uleb()):
-                if sec.uleb() != 0:
-                    break
-                base = sec.const_expr()
-                mod.elements.append((base, [sec.uleb() for _ in range(sec.uleb())]))
-        elif sid == 10:  # code
-            first_defined = len(mod.func_types) - sec.uleb() if mod.func_types else 0
-            idx = first_defined
-            while sec.pos < body_end:
-                size = sec.uleb()
-                mod.code[idx] = (sec.pos, sec.pos + size)
-                sec.pos += size
-                idx += 1
-        elif sid == 11:  # data
-            for _ in range(sec.uleb()):
-                flags = sec.uleb()
-                base = None
-                if flags == 2:
-                    sec.uleb()
-                if flags in (0, 2):
-                    base = sec.const_expr()
-                n = sec.uleb()
-                mod.data.append((base, data[sec.pos:sec.pos + n]))
-                sec.pos += n
+        elif sid in (1, 3, 7, 9, 10, 11):
+            try:
+                _parse_section(mod, sid, sec, data, body_end)
+            except (ValueError, IndexError):
+                pass  # a form this reader does not follow (a newer proposal): only the slot check loses it
         first = False
         r.pos = body_end
     return mod
+
+
+def _parse_section(mod: SideModule, sid: int, sec: _Reader, data: bytes, body_end: int) -> None:
+    """Types, functions, exports, elements, code and data: what the slot check reads."""
+    if sid == 1:  # types
+        for _ in range(sec.uleb()):
+            if sec.byte() != 0x60:
+                break
+            params = sec.uleb()
+            sec.pos += params
+            results = sec.uleb()
+            sec.pos += results
+            mod.types.append((params, results))
+    elif sid == 3:  # functions
+        mod.func_types += [sec.uleb() for _ in range(sec.uleb())]
+    elif sid == 7:  # exports
+        for _ in range(sec.uleb()):
+            name = sec.name()
+            mod.exports.append(name)
+            kind, idx = sec.byte(), sec.uleb()
+            if kind == 0:
+                mod.export_funcs[name] = idx
+    elif sid == 9:  # elements: the active function-index form only (flags 0)
+        for _ in range(sec.uleb()):
+            if sec.uleb() != 0:
+                break
+            base = sec.const_expr()
+            mod.elements.append((base, [sec.uleb() for _ in range(sec.uleb())]))
+    elif sid == 10:  # code
+        first_defined = len(mod.func_types) - sec.uleb() if mod.func_types else 0
+        idx = first_defined
+        while sec.pos < body_end:
+            size = sec.uleb()
+            mod.code[idx] = (sec.pos, sec.pos + size)
+            sec.pos += size
+            idx += 1
+    elif sid == 11:  # data
+        for _ in range(sec.uleb()):
+            flags = sec.uleb()
+            base = None
+            if flags == 2:
+                sec.uleb()
+            if flags in (0, 2):
+                base = sec.const_expr()
+            n = sec.uleb()
+            mod.data.append((base, data[sec.pos:sec.pos + n]))
+            sec.pos += n
 
 
 def _describe_foreign(data: bytes) -> str:
@@ -335,9 +344,13 @@ def slot_mismatches(mod: SideModule, data: bytes) -> list[tuple[str, int, tuple[
     relocs = data_relocations(mod, data)
     if not relocs:
         return []
+    def based_on(base: tuple[str, int] | None, name: str) -> bool:
+        g = int(base[0][1:]) if base and base[0] else -1
+        return 0 <= g < len(mod.global_imports) and mod.global_imports[g] == name
+
     memory = bytearray()  # the module's initial memory, from __memory_base
     for base, seg in mod.data:
-        if base is None or not base[0] or mod.global_imports[int(base[0][1:])] != "__memory_base":
+        if not based_on(base, "__memory_base"):
             continue
         off = base[1]
         if len(memory) < off + len(seg):
@@ -345,7 +358,7 @@ def slot_mismatches(mod: SideModule, data: bytes) -> list[tuple[str, int, tuple[
         memory[off:off + len(seg)] = seg
     table: list[int] = []
     for base, funcs in mod.elements:
-        if base and base[0] and mod.global_imports[int(base[0][1:])] == "__table_base":
+        if based_on(base, "__table_base"):
             if len(table) < base[1] + len(funcs):
                 table.extend([-1] * (base[1] + len(funcs) - len(table)))
             table[base[1]:base[1] + len(funcs)] = funcs
@@ -371,7 +384,8 @@ def slot_mismatches(mod: SideModule, data: bytes) -> list[tuple[str, int, tuple[
                 continue
             func = table[val]
             name, want = SLOT_SIGNATURES[slot]
-            have = mod.types[mod.func_types[func]] if func < len(mod.func_types) else None
+            ftype = mod.func_types[func] if func < len(mod.func_types) else -1
+            have = mod.types[ftype] if 0 <= ftype < len(mod.types) else None
             if have is not None and have != want:
                 found.append((name, func, want, have))
     return found
