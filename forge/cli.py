@@ -280,16 +280,20 @@ def report(
     check: bool = typer.Option(False, "--check-imports", help="First load every package of the Pyodide view in "
                                "npm Pyodide (node) and record whether its imports work."),
     as_json: bool = typer.Option(False, "--json", help="Print index.json instead of a summary."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as markdown (for $GITHUB_STEP_SUMMARY)."),
 ) -> None:
     """Write the channel's breadth page: index.html + index.json (+ repl.html), served by `forge serve`."""
     import json  # noqa: PLC0415
 
-    from .report import INDEX_HTML, write_report  # noqa: PLC0415
+    from .report import INDEX_HTML, render_markdown, write_report  # noqa: PLC0415
 
     cfg = _config(channel, None)
     rep = write_report(cfg.channel_dir, check=check, cache_dir=cfg.cache_dir)
     if as_json:
         out.print_json(json.dumps(rep.to_dict()))
+        return
+    if markdown:
+        sys.stdout.write(render_markdown(rep))
         return
     counts = rep.to_dict()["counts"]
     err.print(f"[green]report[/] {cfg.channel_dir / INDEX_HTML}: {counts['packages']} packages "

@@ -274,6 +274,21 @@ Machine-readable: <a href="{INDEX_JSON}">{INDEX_JSON}</a>; Pyodide view: <a href
 """
 
 
+def render_markdown(report: Report) -> str:
+    """The same rows as a GitHub-flavoured markdown table (CI's $GITHUB_STEP_SUMMARY)."""
+    c = report.to_dict()["counts"]
+    lines = [f"{c['packages']} packages ({c['noarch']} noarch, {c['compiled']} compiled, "
+             f"{c['shared library']} shared libraries), {c['upstream_tests_passed']} upstream tests passed in wasm", "",
+             "| package | version | kind | size | upstream tests passed in wasm | imports in Pyodide |",
+             "|---|---|---|---:|---:|---|"]
+    for p in report.packages:
+        pyo = ("not in the view" if not p.in_pyodide_view else "not checked" if p.imports_in_pyodide is None
+               else "yes" if p.imports_in_pyodide else "**no**")
+        tests = "-" if p.upstream_tests_passed is None else str(p.upstream_tests_passed)
+        lines.append(f"| {p.name} | {p.version} | {p.kind} | {_size(p.size)} | {tests} | {pyo} |")
+    return "\n".join(lines) + "\n"
+
+
 #: A Pyodide REPL from the channel itself: `repl.html?package=NAME` loads NAME (and its
 #: depends) from the view's lock and files, imports what the lock says it provides, then runs
 #: what is typed. Nothing is fetched from outside the channel.
@@ -329,4 +344,4 @@ try {
 """
 
 __all__ = ["INDEX_HTML", "INDEX_JSON", "REPL_HTML", "TESTS_SUFFIX", "PackageRow", "Report", "check_imports",
-           "collect", "package_kind", "render_html", "write_report"]
+           "collect", "package_kind", "render_html", "render_markdown", "write_report"]
