@@ -43,9 +43,10 @@ class SdistPin:
     file: Path
     version: str
     project: str
-    template: str  # the source file name with ${{ version }} left in
+    template: str  # the source file name with ${{ version }} left in (${{ name }} filled in)
     filename: str
     sha256: str
+    written: str  # the source path's file name as the recipe writes it
 
     def filename_for(self, version: str) -> str:
         return _VERSION_EXPR.sub(version, self.template)
@@ -112,7 +113,7 @@ def find_pin(recipe: str, recipe_dir: Path) -> SdistPin | None:
     for src in _sources(data):
         if not hasattr(src, "get") or not isinstance(src.get("path"), str) or not src.get("sha256"):
             continue
-        template = src["path"].rsplit("/", 1)[-1]
+        written = template = src["path"].rsplit("/", 1)[-1]
         if not _VERSION_EXPR.search(template) or not template.endswith(pipindex.SDIST_SUFFIXES):
             continue
         if context.get("name") is not None:
@@ -124,7 +125,7 @@ def find_pin(recipe: str, recipe_dir: Path) -> SdistPin | None:
             project, _v = parse_sdist_filename(filename)
         except Exception:  # noqa: BLE001 — not an sdist name
             continue
-        return SdistPin(recipe, file, version, str(project), template, filename, str(src["sha256"]))
+        return SdistPin(recipe, file, version, str(project), template, filename, str(src["sha256"]), written)
     return None
 
 
@@ -180,16 +181,16 @@ def _replace_scalar(lines: list[str], line: int, col: int, value: str) -> None:
     lines[line] = text[: m.start(1)] + new + text[m.end(1):]
 
 
-def edit_recipe(text: str, *, version: str, sha256: str, template: str, reset_build_number: bool = True) -> str:
-    """`text` with context.version, the sdist source's sha256 (and build.number: 0) replaced,
-    every other byte as it was."""
+def edit_recipe(text: str, *, version: str, sha256: str, written: str, reset_build_number: bool = True) -> str:
+    """`text` with context.version, the sha256 of the source whose path ends in `written` (and
+    build.number: 0) replaced, every other byte as it was."""
     data = _yaml().load(io.StringIO(text))
     lines = text.splitlines(keepends=True)
     edits: list[tuple[int, int, str]] = []
     ctx = data["context"]
     edits.append((*ctx.lc.value("version"), version))
     for src in _sources(data):
-        if hasattr(src, "get") and isinstance(src.get("path"), str) and src["path"].rsplit("/", 1)[-1] == template:
+        if hasattr(src, "get") and isinstance(src.get("path"), str) and src["path"].rsplit("/", 1)[-1] == written:
             edits.append((*src.lc.value("sha256"), sha256))
             break
     else:
@@ -244,7 +245,7 @@ def bump(name: str, recipes_dir: Path, cache_dir: Path, *, version: str | None =
     assert sha256_file(archive) == digest
     text = pin.file.read_text()
     try:
-        new_text = edit_recipe(text, version=link.version, sha256=digest, template=pin.template)
+        new_text = edit_recipe(text, version=link.version, sha256=digest, written=pin.written)
     except (ValueError, KeyError) as exc:
         raise ForgeError(f"its version and sha256 could not be rewritten in place ({exc})", recipe=name,
                          file=shown, fix="edit them by hand") from None

@@ -43,7 +43,7 @@ _HELD = threading.local()
 T = TypeVar("T")
 
 
-def tests_record_name(package_file: str) -> str:
+def wasm_record_name(package_file: str) -> str:
     """The file name of a package's wasm test record (beside the package in its subdir)."""
     for ext in (".conda", ".tar.bz2"):
         if package_file.endswith(ext):
@@ -219,7 +219,7 @@ class Channel:
                 subdir = pkg.parent.name
                 dest_dir = self.path / subdir
                 dest_dir.mkdir(parents=True, exist_ok=True)
-                record = dest_dir / tests_record_name(pkg.name)
+                record = dest_dir / wasm_record_name(pkg.name)
                 found = (tests or {}).get(f"{subdir}/{pkg.name}")
                 if found is None:
                     record.unlink(missing_ok=True)

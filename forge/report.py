@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .channel import TESTS_SUFFIX, Channel, partial_path, tests_record_name
+from .channel import TESTS_SUFFIX, Channel, partial_path, wasm_record_name
 from .errors import ForgeError
 
 INDEX_HTML = "index.html"
@@ -136,7 +136,7 @@ def collect(channel_dir: Path) -> Report:
         pkg = channel.path / sd / fn
         if not pkg.is_file():
             continue
-        tests = _read_json(channel.path / sd / tests_record_name(fn))
+        tests = _read_json(channel.path / sd / wasm_record_name(fn))
         key, entry = by_conda.get(f"{sd}/{fn}", (None, None))
         row = PackageRow(name=rec["name"], version=rec["version"], build=rec["build"], subdir=sd,
                          file=f"{sd}/{fn}", kind=package_kind(pkg, sd), size=pkg.stat().st_size,
