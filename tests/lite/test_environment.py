@@ -67,10 +67,10 @@ def test_the_solved_set_and_the_site_config(env_site, lite_channel: Path, env_fi
     env = solve_environment(env_file, lite_channel, lock)
     names = {r.rsplit("-", 2)[0] for r in env.records}
     # the file's specs and their dependencies, as the solver picked them
-    assert {"python", "python-dateutil", "six", "tzdata"} <= names, names
+    assert {"python", "python-dateutil", "tzdata"} <= names, names
     assert env.specs == ["python", "python-dateutil >=2.8"] + (["markupsafe"] if compiled_probe else [])
     assert env.ignored_channels == ["conda-forge"]
-    want = {"python-dateutil", "six"} | ({"markupsafe"} if compiled_probe else set())
+    want = {"python-dateutil", "tzdata"} | ({"markupsafe"} if compiled_probe else set())
     assert want <= set(env.lock_keys), env.lock_keys
     assert "python" not in env.lock_keys and "ipython" not in env.lock_keys  # the runtime; not asked for
     # the site: exactly that set preloaded ...
