@@ -2,12 +2,12 @@
 (py-rattler, as `micromamba create -f` would), the site's lock cut down to that set plus the
 kernel's own start-up packages, the set preloaded by loadPyodide; an unsatisfiable file is one
 sentence naming it. The channel is tests/lite's (the kernel's packages, python-dateutil and,
-with the build root, the cross-built markupsafe, ujson, lz4, ... and pytest)."""
+with the build root, the cross-built markupsafe, ujson, lz4, ... and pytest). numpy from an
+environment file, in Chromium, is tests/numpy/test_lite_environment.py (on the numpy build)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -125,31 +125,3 @@ def test_the_environment_in_chromium(env_site, env_file: Path, lite_channel: Pat
     assert "forge-env: True True" in run.output, run.output
     assert run.offsite == []
     assert (tmp_path / "env.png").is_file()
-
-
-@pytest.mark.recipes("numpy")
-def test_numpy_from_an_environment_file_in_chromium(tmp_path_factory: pytest.TempPathFactory, lite_channel: Path,
-                                                    browser_ready: None, tmp_path: Path) -> None:
-    """numpy (the long cold build tests/numpy shares) from `dependencies: [numpy]`, computed in the browser."""
-    from forge.channel import Channel  # noqa: PLC0415
-    from tests.forge_testlib import cold_numpy_build  # noqa: PLC0415
-
-    cfg = cold_numpy_build(tmp_path_factory)[0]
-    channel = tmp_path / "channel"
-    shutil.copytree(lite_channel, channel, ignore=shutil.ignore_patterns("pyodide", ".forge-*"))
-    for pkg in (cfg.channel_dir / "emscripten-wasm32").glob("numpy-*.conda"):
-        shutil.copy2(pkg, channel / "emscripten-wasm32" / pkg.name)
-    Channel(channel).reindex()
-    env = tmp_path / "environment.yml"
-    env.write_text("dependencies:\n  - numpy\n  - python-dateutil\n")
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "np.ipynb").write_text(json.dumps(notebook_json(
-        "import numpy as np\nprint('forge-np:', int((np.arange(10) ** 2).sum()))")))
-    site = build_site(channel, tmp_path / "site", environment=env, contents=(files,))
-    assert "numpy" in site.environment["lock_keys"]
-    assert "numpy" in site_settings(site.output_dir)["loadPyodideOptions"]["packages"]
-    with serving(site.output_dir) as base:
-        run = run_notebook(f"{base}/notebooks/index.html?path=np.ipynb", "forge-np: 285",
-                           screenshot=tmp_path / "numpy.png", timeout=300)
-    assert run.ok and run.offsite == [], (run.error, run.output)
