@@ -180,7 +180,9 @@ def check_imports(channel_dir: Path, cache_dir: Path | None = None) -> dict[str,
     if not lock:
         raise ForgeError(f"the channel {channel_dir} has no Pyodide view to check ({view / LOCK_FILE} is missing)",
                          fix="make it first: forge pyodide view")
-    todo = [(k, list(e.get("imports") or [])) for k, e in sorted(lock.items()) if e.get("package_type") == "package"]
+    # a shared library is checked by loading it (loadPackage installs it and loads its libraries)
+    todo = [(k, list(e.get("imports") or []) if e.get("package_type") == "package" else [])
+            for k, e in sorted(lock.items())]
     try:
         run = run_with_view(view, _CHECK % json.dumps(todo), cache_dir=cache_dir)
     except PyodideRunError as exc:
