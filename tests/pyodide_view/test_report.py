@@ -1,4 +1,5 @@
-"""`forge report`: the channel's breadth page from real channels.
+"""`forge report`: the channel's breadth page from real channels (here, with the wasm group:
+it shares the cross-built channel of tests/platform, tests/pyodide_view and tests/lite).
 
 - the tiny noarch: generic packages (tests/conftest.py's tiny_channel): rows, sizes, kinds,
   no view, and the CLI;
