@@ -173,7 +173,7 @@ json.dumps(results)
 def check_imports(channel_dir: Path, cache_dir: Path | None = None) -> dict[str, dict]:
     """Load every package of the view in npm Pyodide (node) and import what its lock entry
     names; the answers by lock sha256, merged into the kept ones (packages not re-checked)."""
-    from .pyodide_view.node import PyodideRunError, run_with_view  # noqa: PLC0415
+    from .toolchain.pyodide_node import PyodideRunError, run_in_pyodide  # noqa: PLC0415
 
     view = Path(channel_dir) / VIEW_DIR
     lock = _read_json(view / LOCK_FILE).get("packages", {})
@@ -184,9 +184,9 @@ def check_imports(channel_dir: Path, cache_dir: Path | None = None) -> dict[str,
     todo = [(k, list(e.get("imports") or []) if e.get("package_type") == "package" else [])
             for k, e in sorted(lock.items())]
     try:
-        run = run_with_view(view, _CHECK % json.dumps(todo), cache_dir=cache_dir)
+        run = run_in_pyodide(_CHECK % json.dumps(todo), view_dir=view, cache_dir=cache_dir)
     except PyodideRunError as exc:
-        raise ForgeError(f"Pyodide could not start from the view {view}: {str(exc).splitlines()[0][:300]}",
+        raise ForgeError(f"Pyodide could not start from the view {view}: {str(exc.detail).splitlines()[-1][:300]}",
                          fix="check the view with `forge pyodide check`") from None
     found = json.loads(run.result)
     return {lock[k]["sha256"]: v for k, v in found.items()}

@@ -20,6 +20,7 @@ from packaging.utils import parse_sdist_filename
 
 from . import pipindex
 from .errors import ForgeError
+from .fsutil import link_or_copy
 from .recipes import SourceFile
 
 def sha256_file(path: Path) -> str:
@@ -110,11 +111,5 @@ def link_sources(paths: list[Path], dest: Path) -> Path:
     """A private sources folder for one build: hard links (or copies) of verified archives."""
     dest.mkdir(parents=True, exist_ok=True)
     for p in paths:
-        target = dest / p.name
-        if target.exists():
-            target.unlink()
-        try:
-            os.link(p, target)
-        except OSError:
-            shutil.copyfile(p, target)
+        link_or_copy(p, dest / p.name)
     return dest

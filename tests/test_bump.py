@@ -13,7 +13,7 @@ import pytest
 from forge import pipindex
 from forge.bump import bump, edit_recipe, find_pin, outdated
 from forge.errors import ForgeError
-from tests.forge_testlib import REPO, forge_cli
+from tests.support.testlib import REPO, forge_cli
 
 RECIPE = """\
 # a hand-written header comment

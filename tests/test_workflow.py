@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from tests.forge_testlib import REPO, generic_recipe, make_repo
+from tests.support.testlib import REPO, generic_recipe, make_repo
 
 WORKFLOW = REPO / ".github" / "workflows" / "recipes.yml"
 PR_STEPS = ["lint", "changed", "build", "wasm-tests", "summary"]

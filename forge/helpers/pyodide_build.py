@@ -10,6 +10,8 @@ The one place that knows how a compiled package is built for the target:
 - target settings: `-I$PREFIX/include`, `-L$PREFIX/lib`, PKG_CONFIG_LIBDIR limited to the
   prefix plus a target `python-X.Y.pc` (never the build root's own .pc files), the meson cross
   file for meson-python projects;
+- Rust crates (maturin, setuptools-rust): std built from the root's rust-src with wasm exceptions,
+  offline, from the crates the sdist vendors (`rust_env`; docs/languages.md);
 - checks before installing: the wheel's tag is the target's (cpXY-cpXY-pyemscripten_<abi>_wasm32
   or abi3), it is not a pure-Python fallback (unless --allow-pure), and every `.so` passes
   forge.toolchain.wasmcheck (a side module with Pyodide's exception ABI);
@@ -37,6 +39,60 @@ from pathlib import Path
 
 class BuildError(Exception):
     pass
+
+
+# -- Rust (maturin/pyo3, setuptools-rust): Debian's rustc has no std for wasm32-unknown-emscripten, so
+# std is compiled from rust-src (-Zbuild-std, allowed on a stable rustc by RUSTC_BOOTSTRAP) with wasm
+# exceptions like Pyodide's own Rust wheels; the crates registry is unreachable, so the sdist must vendor its
+# crates (`cargo vendor` + .cargo/config.toml, as orjson's does) and std's own vendored crates
+# (rust-src ships them) are linked beside them. Debian ships no rust-lld, hence link-self-contained=no.
+RUST_STD_VENDOR = "/usr/lib/rustlib/src/rust/library/vendor"
+RUSTFLAGS = ("-C link-arg=-sSIDE_MODULE=2 -C link-arg=-sWASM_BIGINT -Z emscripten-wasm-eh "
+             "-C link-self-contained=no")
+
+
+def cargo_vendor_dir(src: Path) -> Path | None:
+    """The directory the sdist's .cargo/config.toml puts in place of the crates registry
+    (`crates-io`), when the sdist vendors its crates."""
+    for name in ("config.toml", "config"):
+        try:
+            cfg = tomllib.loads((src / ".cargo" / name).read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        sources = cfg.get("source", {})
+        repl = sources.get("crates-io", {}).get("replace-with")
+        directory = sources.get(repl, {}).get("directory") if repl else None
+        if directory:
+            return (src / directory).resolve()
+    return None
+
+
+def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
+    """Cargo settings for a crate in `src` (none when it has no Cargo.toml); links std's crates
+    into the sdist's vendor directory so one offline source serves both."""
+    if not (src / "Cargo.toml").is_file():
+        return {}
+    vendor = cargo_vendor_dir(src)
+    if vendor is None or not vendor.is_dir():
+        raise BuildError(f"{src.name} is a Rust crate whose sdist does not vendor its crates (no "
+                         ".cargo/config.toml replacing crates-io with a directory), and the crates registry "
+                         "cannot be reached from the build root; vendor them (`cargo vendor`) into the "
+                         "recipe's sources")
+    std_vendor = root_dir / RUST_STD_VENDOR.lstrip("/")
+    if not std_vendor.is_dir():
+        raise BuildError(f"the build root {root_dir} has no Rust standard library sources ({RUST_STD_VENDOR}); "
+                         "install rustc, cargo and rust-src in it (forge.toolchain.buildroot PACKAGES)")
+    for crate in sorted(std_vendor.iterdir()):
+        if not os.path.lexists(vendor / crate.name):  # a link from an earlier try dangles on the host
+            os.symlink(f"{RUST_STD_VENDOR}/{crate.name}", vendor / crate.name)
+    cargo_home.mkdir(parents=True, exist_ok=True)
+    return {
+        "RUSTC_BOOTSTRAP": "1",
+        "CARGO_NET_OFFLINE": "true",
+        "CARGO_HOME": str(cargo_home),
+        "CARGO_UNSTABLE_BUILD_STD": "std,panic_unwind,panic_abort",  # crates may set panic = "abort"
+        "CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_RUSTFLAGS": RUSTFLAGS,
+    }
 
 
 def _backend(src: Path) -> str:
@@ -216,6 +272,7 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         args = ["pyodide", "build", str(src), "--outdir", str(out / "dist")]
         if exports:
             args += ["--exports", exports]
+        env.update(rust_env(src, br.root_dir, out / "cargo-home"))
         if _backend(src) == "mesonpy":
             mcf = br.run(["pyodide", "config", "get", "meson_cross_file"], env=env, capture=True).stdout.strip()
             env["MESON_CROSS_FILE"] = mcf

@@ -14,11 +14,11 @@ import pytest
 
 from forge.errors import ForgeError
 from forge.lite import build_site, site_settings
-from forge.lite.browser import notebook_json, run_notebook
+from tests.support.browser import notebook_json, run_notebook
 from forge.lite.environment import closure, solve_environment
 from forge.lite.site import CHANNEL_STARTUP, PYODIDE_SUBDIR
 from forge.serve import serving
-from tests.forge_testlib import forge_cli
+from tests.support.testlib import forge_cli
 
 ENV = """\
 # what a deployer writes for jupyterlite-xeus, here for the Pyodide kernel

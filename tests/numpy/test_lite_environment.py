@@ -16,7 +16,7 @@ from forge import api
 from forge.channel import Channel
 from forge.config import ForgeConfig
 from forge.lite import build_site, site_settings
-from forge.lite.browser import check_browser, notebook_json, run_notebook
+from tests.support.browser import check_browser, notebook_json, run_notebook
 from forge.serve import serving
 
 #: what the JupyterLite kernel needs from the channel (tests/lite/conftest.py's list)

@@ -22,7 +22,7 @@ import pytest
 from forge.channel import Channel, wasm_record_name
 from forge.report import INDEX_HTML, INDEX_JSON, REPL_HTML, collect, write_report
 from forge.wasmtest import pytest_passed
-from tests.forge_testlib import forge_cli, wasm_build
+from tests.support.testlib import forge_cli, wasm_build
 
 
 def test_pytest_summary_lines() -> None:
@@ -112,7 +112,7 @@ def test_kinds_tests_and_pyodide(wasm_report) -> None:
 
 def test_page_and_repl_in_chromium(wasm_report, tmp_path: Path) -> None:
     from forge.serve import serving  # noqa: PLC0415
-    from tests.pagecheck import open_page  # noqa: PLC0415
+    from tests.support.pagecheck import open_page  # noqa: PLC0415
 
     channel, data = wasm_report
     with serving(channel) as base:

@@ -1,5 +1,5 @@
 """Open a static page in headless Chromium (tests/page_driver.cjs, the same playwright-core and
-Debian chromium the JupyterLite tests drive through forge.lite.browser), wait for an element's
+Debian chromium the JupyterLite tests drive through tests.support.browser), wait for an element's
 text, keep a screenshot, and return what the page showed and every request it made."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge.lite.browser import CHROMIUM, check_browser, node_modules
+from tests.support.browser import CHROMIUM, check_browser, node_modules
 
 DRIVER = Path(__file__).with_name("page_driver.cjs")
 
