@@ -41,7 +41,7 @@ def publisher(channel: Channel):  # noqa: ANN201
         check_outputs(job, packages)
         for pkg in packages:  # what the channel is about to hold: native code only where it runs
             refuse_package(pkg, recipe=job.recipe, file=job.recipe_file)
-        channel.publish(packages)
+        channel.publish(packages, tests=outcome.tests)
         shutil.rmtree(job.work_dir, ignore_errors=True)
 
     return publish
@@ -82,9 +82,13 @@ def build(
     if report.by_status("built") and view:
         from .pyodide_view import publish_view  # noqa: PLC0415
 
-        # one build, every consumer: keep the Pyodide view in step with the repodata
+        from .report import write_report  # noqa: PLC0415
+
+        # one build, every consumer: keep the Pyodide view (and the breadth page over it) in
+        # step with the repodata
         try:
             report.view = publish_view(ws.channel.path)
+            write_report(ws.channel.path)
         except ForgeError as exc:  # a toolchain or a refused wheel: said after the summary
             report.view_error = exc
     report.seconds = time.monotonic() - start

@@ -102,13 +102,18 @@ class _RecipeProblem(Exception):
     """A recipe mistake the forge detects itself (reported as the cause, not a traceback)."""
 
 
-def _wasm_tests(job: BuildJob, packages: list, staging: Path, log, start: float) -> BuildOutcome | None:  # noqa: ANN001
-    """Run a cross package's tests (and ABI checks) in python-wasm; a failure is the outcome."""
+def _wasm_tests(job: BuildJob, packages: list, staging: Path, log, start: float,  # noqa: ANN001
+                tests: dict[str, dict]) -> BuildOutcome | None:
+    """Run a cross package's tests (and ABI checks) in python-wasm; a failure is the outcome.
+    What passed goes into `tests` ("<subdir>/<filename>" -> checks, upstream tests passed)."""
     from .wasmtest import run_package_tests  # noqa: PLC0415
 
     for pkg in packages:
         report = run_package_tests(Path(pkg), [staging.resolve().as_uri(), *_channels(job.channel_url)],
                                    log=log, work_dir=Path(job.work_dir) / "wasm-tests")
+        tests[f"{Path(pkg).parent.name}/{Path(pkg).name}"] = {
+            "checks": list(report.passed), "upstream_passed": report.upstream_passed,
+            "seconds": round(report.seconds, 3)}
         if not report.ok:
             log.write(f"== FAILED: wasm tests of {Path(pkg).name}: {report.error}\n")
             return BuildOutcome(
@@ -154,6 +159,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     Path(job.log_path).parent.mkdir(parents=True, exist_ok=True)
     produced: list[str] = []
+    tests: dict[str, dict] = {}
     with open(job.log_path, "a", encoding="utf-8") as log:
         log.write(f"== forge build {job.recipe} (attempt {job.attempt}) platforms={job.platforms}\n")
         log.flush()
@@ -199,7 +205,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                     produced += [str(p) for p in result.packages]
                     _phase(log, "build", t0)
                     t0 = time.monotonic()
-                    failure = _wasm_tests(job, result.packages, staging, log, start)
+                    failure = _wasm_tests(job, result.packages, staging, log, start, tests)
                     _phase(log, "wasm-tests", t0)
                     if failure:
                         return failure
@@ -235,4 +241,4 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
     bld = staging / "bld"
     shutil.rmtree(bld, ignore_errors=True)
     return BuildOutcome(recipe=job.recipe, ok=True, packages=produced, log_path=job.log_path,
-                        seconds=time.monotonic() - start)
+                        seconds=time.monotonic() - start, tests=tests)

@@ -26,11 +26,22 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import ForgeError
-from .fsutil import TMP_PREFIX, file_lock, place_atomic, scratch_dir, sweep_leftovers
+from .fsutil import TMP_PREFIX, file_lock, partial_path, place_atomic, scratch_dir, sweep_leftovers
 
 #: Subdirs every channel has: consumers probe noarch and our target platform.
 BASE_SUBDIRS = ("noarch", "emscripten-wasm32")
 _LOCK = ".forge-publish.lock"
+#: A package's wasm test record beside it: `<subdir>/<stem>.tests.json` (Channel.publish)
+TESTS_SUFFIX = ".tests.json"
+
+
+def wasm_record_name(package_file: str) -> str:
+    """The file name of a package's wasm test record (beside the package in its subdir)."""
+    for ext in (".conda", ".tar.bz2"):
+        if package_file.endswith(ext):
+            return package_file[: -len(ext)] + TESTS_SUFFIX
+    return package_file + TESTS_SUFFIX
+
 #: Locks this thread holds, by channel path: Channel.lock() is re-entrant within a thread.
 _HELD = threading.local()
 T = TypeVar("T")
@@ -138,8 +149,12 @@ class Channel:
             if missing:
                 self._reindex(BASE_SUBDIRS)
 
-    def publish(self, packages: list[Path]) -> list[Path]:
-        """Add built packages to the channel atomically; returns their channel paths."""
+    def publish(self, packages: list[Path], tests: dict[str, dict] | None = None) -> list[Path]:
+        """Add built packages to the channel atomically; returns their channel paths.
+
+        `tests` ("<subdir>/<filename>" -> what its wasm tests proved) is recorded beside each
+        package as `<subdir>/<name>-<version>-<build>.tests.json` (TESTS_SUFFIX), the record
+        `forge report` reads; a package published without one loses a stale record."""
         if not packages:
             return []
         placed: list[Path] = []
@@ -149,6 +164,15 @@ class Channel:
                 subdir = pkg.parent.name
                 dest_dir = self.path / subdir
                 dest_dir.mkdir(parents=True, exist_ok=True)
+                record = dest_dir / wasm_record_name(pkg.name)
+                found = (tests or {}).get(f"{subdir}/{pkg.name}")
+                if found is None:
+                    record.unlink(missing_ok=True)
+                else:
+                    tmp_record = partial_path(record)
+                    tmp_record.write_text(json.dumps({"package": f"{subdir}/{pkg.name}", **found},
+                                                     indent=1, sort_keys=True) + "\n")
+                    os.replace(tmp_record, record)
                 place_atomic(pkg, dest_dir / pkg.name, copy=True, fsync=True,
                              before_rename=lambda: _fault("publish-after-copy"))
                 placed.append(dest_dir / pkg.name)

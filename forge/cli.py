@@ -274,6 +274,64 @@ def env_create(
     out.print(f"created {prefix} ({platform})")
 
 
+@app.command()
+def report(
+    channel: Optional[Path] = ChannelOpt,
+    check: bool = typer.Option(False, "--check-imports", help="First load every package of the Pyodide view in "
+                               "npm Pyodide (node) and record whether its imports work."),
+    as_json: bool = typer.Option(False, "--json", help="Print index.json instead of a summary."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as markdown (for $GITHUB_STEP_SUMMARY)."),
+) -> None:
+    """Write the channel's breadth page: index.html + index.json (+ repl.html), served by `forge serve`."""
+    import json  # noqa: PLC0415
+
+    from .report import INDEX_HTML, render_markdown, write_report  # noqa: PLC0415
+
+    cfg = _config(channel, None)
+    rep = write_report(cfg.channel_dir, check=check, cache_dir=cfg.cache_dir)
+    if as_json:
+        out.print_json(json.dumps(rep.to_dict()))
+        return
+    if markdown:
+        sys.stdout.write(render_markdown(rep))
+        return
+    counts = rep.to_dict()["counts"]
+    err.print(f"[green]report[/] {cfg.channel_dir / INDEX_HTML}: {counts['packages']} packages "
+              f"({counts['noarch']} noarch, {counts['compiled']} compiled, {counts['shared library']} shared libraries), "
+              f"{counts['upstream_tests_passed']} upstream tests passed in wasm ({rep.seconds:.1f}s)", highlight=False)
+
+
+@app.command()
+def outdated(
+    names: list[str] = typer.Argument(None, help="Recipes to check (default: all)."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Recipes whose PyPI sdist has a newer release on the index pip is configured with."""
+    from .bump import outdated as find_outdated  # noqa: PLC0415
+
+    rows = find_outdated(_config(None, recipes).recipes_dir, names or None)
+    for r in rows:
+        out.print(f"{r.recipe}  {r.current} -> {r.latest}", highlight=False)
+    err.print(f"{len(rows)} recipe(s) outdated")
+
+
+@app.command()
+def bump(
+    name: str = typer.Argument(..., help="Recipe to update."),
+    version: Optional[str] = typer.Option(None, "--version", help="Release to move to (default: the newest)."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Set NAME's context.version and sdist sha256 in place (comments and formatting kept)."""
+    from .bump import bump as do_bump  # noqa: PLC0415
+
+    cfg = _config(None, recipes)
+    b = do_bump(name, cfg.recipes_dir, cfg.cache_dir, version=version)
+    if b.changed:
+        out.print(f"{b.recipe}: {b.old_version} -> {b.new_version} (sha256 {b.new_sha256}) in {b.file}", highlight=False)
+    else:
+        out.print(f"{b.recipe} is already at {b.new_version}", highlight=False)
+
+
 def plugin(group: str, name: str | None = None) -> list:
     """Objects other packages register under an entry point group (pyodide-build's
     `pyodide.cli` way): sub-commands, the farm's executor. One that cannot be imported

@@ -23,14 +23,14 @@ def _channel_source(channel: str):  # noqa: ANN202
     return Channel(channel)
 
 
-async def _create(prefix: Path, channels: list[str], specs: list[str], platform: str) -> list[str]:
-    from rattler import Subdir, install, solve  # noqa: PLC0415
+async def _solve(channels: list[str], specs: list[str], platform: str) -> list:  # noqa: ANN401
+    from rattler import solve  # noqa: PLC0415
     from rattler.virtual_package import VirtualPackage  # noqa: PLC0415
 
     sources = [_channel_source(c) for c in channels]
     virtual = VirtualPackage.detect() if platform.startswith("linux") else []
     try:
-        records = await solve(sources, specs, platforms=[platform, "noarch"], virtual_packages=virtual)
+        return await solve(sources, specs, platforms=[platform, "noarch"], virtual_packages=virtual)
     except Exception as exc:  # noqa: BLE001
         first = str(exc).strip().splitlines()
         raise ForgeError(
@@ -38,6 +38,18 @@ async def _create(prefix: Path, channels: list[str], specs: list[str], platform:
             f"{' '.join(first[:3])[:400]}",
             fix="build the missing recipes (forge build NAME) or relax the specs",
         ) from None
+
+
+def solve_specs(channels: list[str], specs: list[str], platform: str = "emscripten-wasm32") -> list:
+    """The records `micromamba create` would install for `specs` (py-rattler RepoDataRecords),
+    without installing them; an unsatisfiable set is a ForgeError."""
+    return asyncio.run(_solve(channels, specs, platform))
+
+
+async def _create(prefix: Path, channels: list[str], specs: list[str], platform: str) -> list[str]:
+    from rattler import Subdir, install  # noqa: PLC0415
+
+    records = await _solve(channels, specs, platform)
     await install(records, prefix, platform=Subdir(platform), show_progress=False)
     return sorted(f"{r.name.normalized}-{r.version}-{r.build}" for r in records)
 

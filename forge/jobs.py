@@ -52,6 +52,10 @@ class BuildOutcome:
     seconds: float = 0.0
     transient: bool = False  # worth retrying (infrastructure, not the recipe)
     worker: str | None = None
+    #: what the wasm tests proved, per "<subdir>/<filename>": {"checks": [...], "upstream_passed":
+    #: N or None, "seconds": s}; carried to the coordinator (farm builds too), which records it
+    #: in the channel beside the package (forge report reads it)
+    tests: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

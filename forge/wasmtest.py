@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,9 @@ class TestReport:
     passed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_path: str = ""
+    #: upstream tests passed in wasm: the sum of pytest's "N passed" over the script tests
+    #: (None: no test printed a pytest summary)
+    upstream_passed: int | None = None
 
     def fail(self, msg: str) -> TestReport:
         if self.ok:
@@ -119,6 +123,26 @@ def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: IO[str], timeou
     except subprocess.TimeoutExpired:
         log.write(f"!!! timed out after {timeout:.0f}s\n")
         return 124
+
+
+#: pytest's closing summary: "==== 160 passed, 2 skipped in 3.10s ====" (or -q's bare form)
+_PYTEST_SUMMARY = re.compile(r"^=*\s*(?:\d+ \w+, )*(\d+) passed\b.*\bin [\d.]+s\b")
+
+
+def pytest_passed(text: str) -> int | None:
+    """The number in pytest's last summary line ("N passed ... in Xs"), None without one."""
+    found = None
+    for line in text.splitlines():
+        m = _PYTEST_SUMMARY.match(line.strip())
+        if m:
+            found = int(m.group(1))
+    return found
+
+
+def _log_since(log_path: Path | None, since: int) -> str:
+    if log_path is None or not log_path.exists():
+        return ""
+    return log_path.read_bytes()[since:].decode(errors="replace")
 
 
 def _tail_cause(log_path: Path | None, since: int) -> str:
@@ -279,6 +303,9 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
                 report.fail(f"test {i} (script) failed in python-wasm with exit {rc}: {_tail_cause(log_path, since)}")
                 return
             report.passed.append(f"{i}:script")
+            n = pytest_passed(_log_since(log_path, since))
+            if n is not None:
+                report.upstream_passed = (report.upstream_passed or 0) + n
 
 
 def _script_lines(test: dict[str, Any]) -> list[str]:

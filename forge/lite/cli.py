@@ -22,6 +22,8 @@ def lite_command(
     contents: list[Path] = typer.Option([], "--contents", help="Files or folders to put in the site (repeatable)."),
     preload: bool = typer.Option(False, "--preload", help="Load the kernel's packages with loadPyodide "
                                  "(in parallel with the runtime) instead of through piplite."),
+    environment: Optional[Path] = typer.Option(None, "--environment", "-e", help="A conda environment file: "
+                                               "the kernel gets exactly its solved dependencies, preloaded."),
     serve: bool = typer.Option(False, "--serve", help="Serve the site on 127.0.0.1 afterwards."),
     port: int = typer.Option(8000, "--port", "-p", help="Port for --serve (0: any free port)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -32,13 +34,17 @@ def lite_command(
     cfg = ForgeConfig.load(channel_dir=channel)
     site = output or cfg.state_dir / "lite"
     report = build_site(cfg.channel_dir, site, contents=tuple(contents),
-                        preload=CHANNEL_STARTUP if preload else ())
+                        preload=CHANNEL_STARTUP if preload else (), environment=environment)
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
     else:
         err.print(f"[green]site[/] {report.output_dir}: {report.files} files, {report.bytes / 1e6:.1f} MB "
                   f"(Pyodide + {len(report.lock_packages)} channel packages: {report.pyodide_bytes / 1e6:.1f} MB) "
                   f"in {report.seconds:.1f}s")
+        if report.environment:
+            env = report.environment
+            err.print(f"environment {env['file']}: {len(env['records'])} packages solved, "
+                      f"preloaded: {', '.join(env['lock_keys'])}", highlight=False)
         for w in report.warnings:
             err.print(f"[yellow]warning[/]: {w}")
     if serve:

@@ -62,6 +62,8 @@ class SiteReport:
     build_seconds: float = 0.0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: with --environment: the file, its specs, the solved records and the preloaded lock keys
+    environment: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -94,22 +96,31 @@ def check_view(lock: dict) -> list[str]:
     return problems
 
 
-def _stage_pyodide(view_dir: Path, runtime_dir: Path, dest: Path) -> list[str]:
-    """Runtime files from npm pyodide + the view's lock, wheels and all.json, as hard links."""
+def _stage_pyodide(view_dir: Path, runtime_dir: Path, dest: Path, keep: list[str] | None = None) -> list[str]:
+    """Runtime files from npm pyodide + the view's lock, wheels and all.json, as hard links
+    (with `keep`: only those lock entries, and a lock and all.json cut down to them)."""
     lock = json.loads((view_dir / LOCK_FILE).read_text())
+    all_json = json.loads((view_dir / ALL_JSON).read_text())
+    if keep is not None:
+        from .environment import dumps, restrict  # noqa: PLC0415
+
+        lock, all_json = restrict(lock, all_json, keep)
     for name in BROWSER_RUNTIME:  # the lock is replaced by the view's
         link_or_copy(runtime_dir / name, dest / name)
     for entry in lock["packages"].values():
         link_or_copy(view_dir / entry["file_name"], dest / entry["file_name"])
-    all_json = json.loads((view_dir / ALL_JSON).read_text())
     for project in all_json.values():
         for rels in project["releases"].values():
             for rel in rels:
                 fn = rel["url"].removeprefix("./")
                 if not (dest / fn).exists():
                     link_or_copy(view_dir / fn, dest / fn)
-    link_or_copy(view_dir / ALL_JSON, dest / ALL_JSON)
-    link_or_copy(view_dir / LOCK_FILE, dest / LOCK_FILE)
+    if keep is None:
+        link_or_copy(view_dir / ALL_JSON, dest / ALL_JSON)
+        link_or_copy(view_dir / LOCK_FILE, dest / LOCK_FILE)
+    else:
+        (dest / ALL_JSON).write_text(dumps(all_json))
+        (dest / LOCK_FILE).write_text(dumps(lock))
     return sorted(lock["packages"])
 
 
@@ -122,8 +133,12 @@ def _jupyter_lite() -> list[str]:
 
 def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...] = (),
                cache_dir: Path | None = None, preload: tuple[str, ...] = (),
-               refresh_view: bool = True, log_path: Path | None = None) -> SiteReport:
-    """Build a JupyterLite site into output_dir (replaced) from the channel's Pyodide view."""
+               refresh_view: bool = True, log_path: Path | None = None,
+               environment: Path | None = None) -> SiteReport:
+    """Build a JupyterLite site into output_dir (replaced) from the channel's Pyodide view.
+
+    With `environment` (a conda environment file), the kernel gets exactly the file's solved
+    set with its dependencies, preloaded (forge.lite.environment), plus what it needs to start."""
     try:
         import jupyterlite_core  # noqa: F401, PLC0415
         import jupyterlite_pyodide_kernel  # noqa: F401, PLC0415
@@ -160,12 +175,21 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
         raise ForgeError(f"the JupyterLite kernel could not start from {view_dir}: {'; '.join(problems)}",
                          fix="forge build " + " ".join(CHANNEL_STARTUP))
     runtime_dir = pyodide_dir(cache_dir)
+    keep: list[str] | None = None
+    if environment is not None:
+        from .environment import closure, solve_environment  # noqa: PLC0415
+
+        lock = json.loads((view_dir / LOCK_FILE).read_text())
+        env = solve_environment(environment, channel_dir, lock)
+        report.environment = asdict(env) | {"file": str(env.file)}
+        preload = tuple(dict.fromkeys([*env.lock_keys, *preload]))
+        keep = closure(lock, [*env.lock_keys, *CHANNEL_STARTUP, *preload])
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".lite-", dir=output_dir.parent) as tmp:
         lite_dir = Path(tmp) / "lite"
         staged_out = Path(tmp) / "out"
-        report.lock_packages = _stage_pyodide(view_dir, runtime_dir, lite_dir / PYODIDE_SUBDIR)
+        report.lock_packages = _stage_pyodide(view_dir, runtime_dir, lite_dir / PYODIDE_SUBDIR, keep)
         config = {"jupyter-config-data": {"litePluginSettings": {KERNEL_PLUGIN: kernel_settings(preload=preload)}}}
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n")
         cmd = [*_jupyter_lite(), "build", "--lite-dir", str(lite_dir), "--output-dir", str(staged_out),
