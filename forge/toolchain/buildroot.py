@@ -37,6 +37,8 @@ SUITE = "sid"
 PACKAGES = (
     "emscripten", "nodejs", "python3.14", "python3.14-dev", "python3.14-venv",
     "python3-pip", "make", "gcc", "g++", "pkg-config", "ca-certificates",
+    # Rust extensions: std for wasm32-unknown-emscripten is built from rust-src (docs/languages.md)
+    "rustc", "cargo", "rust-src",
 )
 PIP_PINS = ("pyodide-build==0.39.2", "pyodide-lock==0.2.1")
 LOCKED_DEBS = ("emscripten", "clang-21", "lld-21", "binaryen", "nodejs", "python3.14", "python3.14-dev")
