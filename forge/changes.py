@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import ForgeError
+from .recipes import tags
 from .scheduler import dependents_of
 from .workspace import Workspace
 
@@ -39,4 +40,20 @@ def affected(ws: Workspace, base: str) -> list[str]:
     hit = set(everything) if pins else {n for n in names if n in ws.folders}
     for name in list(hit):
         hit |= dependents_of(graph.deps, name)
+    return [n for n in graph.order() if n in hit]
+
+
+CORE_TAG = "core"
+
+
+def core(ws: Workspace) -> set[str]:
+    """Recipes tagged `core` (`extra: {tags: [core]}`): what every CI run builds and tests."""
+    return {name for name, path in ws.folders.items() if CORE_TAG in tags(path)}
+
+
+def ci_selection(ws: Workspace, base: str | None) -> list[str]:
+    """What a CI run builds: the core set, plus what changed since `base` and its dependents,
+    in build order (the full build of every recipe is a benchmark, not every run)."""
+    hit = core(ws) | (set(affected(ws, base)) if base else set())
+    graph = ws.graph(sorted(hit))
     return [n for n in graph.order() if n in hit]

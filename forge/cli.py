@@ -240,15 +240,17 @@ def lint(
 
 @app.command()
 def changed(
-    base: str = typer.Option("HEAD~1", "--base", help="Git revision to compare against."),
+    base: Optional[str] = typer.Option(None, "--base", help="Git revision to compare against (default HEAD~1; none with --core)."),
+    core: bool = typer.Option(False, "--core", help="Also the recipes tagged core (extra.tags), as every CI run builds."),
     recipes: Optional[Path] = RecipesOpt,
 ) -> None:
     """Recipes changed since BASE and everything depending on them, in build order (for CI:
-    `forge build $(forge changed --base origin/main)`)."""
-    from .changes import affected  # noqa: PLC0415
+    `forge build $(forge changed --core --base origin/main)`)."""
+    from .changes import affected, ci_selection  # noqa: PLC0415
     from .workspace import Workspace  # noqa: PLC0415
 
-    for name in affected(Workspace(_config(None, recipes)), base):
+    ws = Workspace(_config(None, recipes))
+    for name in ci_selection(ws, base) if core else affected(ws, base or "HEAD~1"):
         out.print(name, highlight=False)
 
 

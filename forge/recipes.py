@@ -370,3 +370,18 @@ def refuse_unverified_sources(name: str, path: Path, *, display: str | None = No
     found = unverified_sources(name, path, display=display)
     if found:
         raise found[0].error()
+
+
+def tags(path: Path) -> frozenset[str]:
+    """The recipe's `extra.tags` (e.g. `core`: built in every CI run, as pyodide-recipes' tag:core).
+
+    Read from the raw YAML, not the rendering, so selecting a tier stays instant."""
+    from ruamel.yaml import YAML  # noqa: PLC0415
+
+    try:
+        data = YAML(typ="safe").load((path / RECIPE_FILE).read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001
+        return frozenset()  # malformed YAML is reported by parse()
+    extra = data.get("extra") if isinstance(data, dict) else None
+    found = extra.get("tags") if isinstance(extra, dict) else None
+    return frozenset(str(t) for t in found) if isinstance(found, list) else frozenset()

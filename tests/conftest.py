@@ -36,12 +36,50 @@ UNIT_MODULES = {
 BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
 
 
+#: Test folders that share an expensive session build run on one xdist worker (`--dist
+#: loadgroup`), so each build happens once per run: the cold numpy build (tests/numpy,
+#: tests/authors), the cross-built wasm channel (platform, view, lite), the farm's redis.
+GROUPS = {"numpy": "numpy", "authors": "numpy", "platform": "wasm", "pyodide_view": "wasm", "lite": "wasm",
+          "farm": "farm"}
+
+
+def _ci_recipes() -> set[str] | None:
+    """Recipes whose tests this run includes: None = all (FORGE_TEST_RECIPES=all); otherwise the
+    core-tagged ones plus what changed since FORGE_CI_BASE (as `forge changed --core`)."""
+    if os.environ.get("FORGE_TEST_RECIPES") == "all":
+        return None
+    from forge.changes import ci_selection, core  # noqa: PLC0415
+    from forge.workspace import Workspace  # noqa: PLC0415
+
+    ws = Workspace(ForgeConfig.load(root=REPO))
+    base = os.environ.get("FORGE_CI_BASE")
+    return set(ci_selection(ws, base)) if base else core(ws)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected: set[str] | None | bool = False
+    folders = {p.name for p in (REPO / "recipes").iterdir()}
     for item in items:
         module = getattr(item, "module", None)
         if module is not None and module.__name__ in UNIT_MODULES and not BUILDING_FIXTURES & set(
                 getattr(item, "fixturenames", ())) and not item.get_closest_marker("network"):
             item.add_marker(pytest.mark.unit)
+        parts = Path(str(item.path)).relative_to(REPO).parts
+        if len(parts) > 2 and parts[1] in GROUPS:
+            item.add_marker(pytest.mark.xdist_group(GROUPS[parts[1]]))
+        mark = item.get_closest_marker("recipes")
+        if mark is None:
+            continue
+        unknown = set(mark.args) - folders
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.recipes names no recipe folder {sorted(unknown)}")
+        if selected is False:
+            selected = _ci_recipes()
+        if selected is not None and not set(mark.args) & selected:
+            item.add_marker(pytest.mark.skip(
+                reason=f"builds {', '.join(mark.args)}: not in CI's core set nor changed since FORGE_CI_BASE "
+                       "(FORGE_TEST_RECIPES=all runs it)"))
 
 
 @pytest.fixture(scope="session", autouse=True)

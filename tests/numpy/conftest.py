@@ -1,5 +1,6 @@
-"""One real `forge build numpy pywavelets bottleneck` per session (cross builds in the sid
-build root, wasm tests under node), shared by every test here.
+"""One real `forge build numpy` per session (cross builds in the sid build root, wasm tests
+under node), shared by every test here; pywavelets and bottleneck are built on it only when a
+test that needs them runs (they are not in CI's core set: `@pytest.mark.recipes`).
 
 This is the headline proven cold (tests.forge_testlib.cold_numpy_build): numpy is built with
 its own empty FORGE_STATE, FORGE_CACHE and channel, as on a fresh machine (only the build root,
@@ -34,7 +35,6 @@ def _needs_root_and_node() -> None:
 class NumpyChannel(ChannelPackages):
     config: ForgeConfig
     report: api.BuildReport
-    downstream: api.BuildReport
     tmp: Path
     numpy_seconds: float
 
@@ -43,6 +43,12 @@ class NumpyChannel(ChannelPackages):
 def numpy_channel(tmp_path_factory: pytest.TempPathFactory) -> NumpyChannel:
     _needs_root_and_node()
     cfg, report, numpy_seconds, tmp = cold_numpy_build(tmp_path_factory)
-    downstream = api.build(DOWNSTREAM, cfg, jobs=2)
-    assert downstream.ok, {n: r.error for n, r in downstream.results.items() if r.status != "built"}
-    return NumpyChannel(cfg, report, downstream, tmp, numpy_seconds)
+    return NumpyChannel(cfg, report, tmp, numpy_seconds)
+
+
+@pytest.fixture(scope="session")
+def downstream(numpy_channel: NumpyChannel) -> api.BuildReport:
+    """pywavelets and bottleneck compiled against the channel's numpy, with their test suites in wasm."""
+    report = api.build(DOWNSTREAM, numpy_channel.config, jobs=2)
+    assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+    return report
