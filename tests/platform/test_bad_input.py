@@ -197,3 +197,66 @@ def test_forge_test_of_an_unbuilt_recipe(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert "does not hold emscripten-wasm32/markupsafe-3.0.4-" in r.stderr and "forge build markupsafe" in r.stderr
+
+
+SLOTS_EXT = r"""
+#include <Python.h>
+typedef struct { PyObject_HEAD PyObject *ref; } Node;
+static @RET@ node_clear(Node *self) { Py_CLEAR(self->ref); @BODY@ }
+static int node_traverse(Node *self, visitproc visit, void *arg) { Py_VISIT(self->ref); return 0; }
+static void node_dealloc(Node *self) {
+    PyObject_GC_UnTrack(self); node_clear(self); Py_TYPE(self)->tp_free((PyObject *)self);
+}
+static PyObject *node_link(Node *self, PyObject *other) {
+    Py_XSETREF(self->ref, Py_NewRef(other)); Py_RETURN_NONE;
+}
+static PyMethodDef node_methods[] = {{"link", (PyCFunction)node_link, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+/* the cast through void * is what cppy's void_cast and many C++ bindings do */
+static PyType_Slot node_slots[] = {
+    {Py_tp_dealloc, (void *)node_dealloc}, {Py_tp_traverse, (void *)node_traverse},
+    {Py_tp_clear, (void *)node_clear}, {Py_tp_methods, node_methods}, {0, NULL},
+};
+static PyType_Spec node_spec = {"slots.Node", sizeof(Node), 0,
+                                Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, node_slots};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "@NAME@", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_@NAME@(void) {
+    PyObject *m = PyModule_Create(&mod);
+    if (m && PyModule_AddObject(m, "Node", PyType_FromSpec(&node_spec)) < 0) { Py_DECREF(m); return NULL; }
+    return m;
+}
+"""
+
+
+def test_slot_function_with_wrong_signature_is_rejected(tmp_path: Path) -> None:
+    """kiwisolver 1.5's `void` tp_clear, reduced: a real C++ side module whose tp_clear is
+    `void f(T*)` cast to `inquiry`. The check names the slot; in Pyodide the garbage collector's
+    call through the slot traps, while the same module with `int` tp_clear runs."""
+    from forge.toolchain import Bind, BuildRoot
+    from forge.toolchain.cross_env import prepare_cross_env
+    from forge.toolchain.pyodide_node import run_in_pyodide
+    from forge.toolchain.target import CFLAGS, EXT_SUFFIX, LDFLAGS
+    from forge.toolchain.wasmcheck import check_so
+
+    br = BuildRoot()
+    ce = prepare_cross_env(br)
+    sos = {}
+    for name, ret, body in (("goodslots", "int", "return 0;"), ("badslots", "void", "")):
+        src = SLOTS_EXT.replace("@RET@", ret).replace("@BODY@", body).replace("@NAME@", name)
+        (tmp_path / f"{name}.cpp").write_text(src)
+        sos[name] = tmp_path / f"{name}{EXT_SUFFIX}"
+        br.run(["sh", "-c", f"em++ {' '.join(CFLAGS)} -I$PYTHONINCLUDE -c {name}.cpp -o {name}.o && "
+                f"em++ {' '.join(LDFLAGS)} {name}.o -o {sos[name].name}"],
+               env=ce.env(), cwd=tmp_path, binds=[Bind(tmp_path)])
+    assert check_so(sos["goodslots"]) == []
+    problems = check_so(sos["badslots"])
+    assert len(problems) == 1, problems
+    assert "tp_clear" in problems[0] and "(i32) -> void but CPython calls it as (i32) -> i32" in problems[0]
+    assert "null function or function signature mismatch" in problems[0]
+
+    cycle = ("import sys, gc\nsys.path.insert(0, '/ext')\nimport {m}\n"
+             "a, b = {m}.Node(), {m}.Node()\na.link(b)\nb.link(a)\ndel a, b\ngc.collect()")
+    files = {f"/ext/{p.name}": p for p in sos.values()}
+    assert int(run_in_pyodide(cycle.format(m="goodslots"), files=files, cache_dir=br.cache_dir)) >= 2
+    from forge.toolchain import ToolchainError
+    with pytest.raises(ToolchainError, match="signature mismatch"):
+        run_in_pyodide(cycle.format(m="badslots"), files=files, cache_dir=br.cache_dir)
