@@ -24,6 +24,10 @@ forge-pyodide-build --run -- sh -ec '
   emcc $SIDE_MODULE_LDFLAGS -Wl,-soname,libfreetype.so objs/wasm/*.o -o objs/wasm/libfreetype.so'
 mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include/freetype2"
 cp objs/wasm/libfreetype.so "$PREFIX/lib/"
+# pyodide-build's compiler wrapper (pywasmcross) rewrites `-lfreetype` to
+# `-lfreetype-legacysjlj`, the name of Emscripten's own FreeType port: answer to that name too.
+# The soname stays libfreetype.so, so extensions record that one as needed.
+ln -s libfreetype.so "$PREFIX/lib/libfreetype-legacysjlj.so"
 cp -r include/ft2build.h include/freetype "$PREFIX/include/freetype2/"
 # the libtool version FreeType 2.14.3 reports (builds/unix/configure.raw: version_info 26:6:20),
 # which is what pkg-config users such as matplotlib compare against
