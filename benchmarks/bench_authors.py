@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from forge.authors.ci import run_ci  # noqa: E402
 from forge.authors.venv import create_venv  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
-from tests.authors.samples import numpy_c_project  # noqa: E402
+from tests.support.samples import numpy_c_project  # noqa: E402
 
 
 def timed(cmd: list[str], cwd: Path, runs: int) -> list[float]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
 from forge.executors.local import LocalExecutor  # noqa: E402
-from tests.farm.conftest import RedisServer, Workers  # noqa: E402
+from tests.support.farm import RedisServer, Workers  # noqa: E402
 
 
 def graph(scale: float) -> dict[str, tuple[float, tuple[str, ...]]]:
@@ -100,6 +100,21 @@ def chain(root: Path, n: int = 10) -> list[str]:
     return [f"z{n - 1}"]
 
 
+def phases(state: Path, g: dict[str, tuple[float, tuple[str, ...]]]) -> dict[str, list[float]]:
+    """Each build's `== phase NAME SECONDS` lines (forge.builder) from a run's logs; `build`
+    less the recipe's sleep is what rattler-build itself costs a build."""
+    out: dict[str, list[float]] = {}
+    for log in (state / "logs").glob("*/*.log"):
+        if log.name == "latest.log" or log.parent.name not in g:
+            continue
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("== phase "):
+                _, _, name, secs = line.split()
+                value = float(secs) - (g[log.parent.name][0] if name == "build" else 0.0)
+                out.setdefault(name, []).append(value)
+    return out
+
+
 def median(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[len(xs) // 2] if xs else float("nan")
@@ -138,6 +153,7 @@ def main() -> None:
                 results[f"local -j{jobs}"] = (run(config(root, f"local{jobs}"), ex, targets), max(cp, work / jobs))
             finally:
                 ex.shutdown()
+        ph = phases(root / "state-local1", g)
         from workers.executor import CeleryExecutor  # noqa: PLC0415
 
         server = RedisServer(root / "redis")
@@ -183,6 +199,12 @@ def main() -> None:
     per_farm = (f1 - work) / len(g) * 1000
     print(f"per-task overhead, serial 40-graph: local {per_local:.0f} ms, farm {per_farm:.0f} ms "
           f"-> farm adds {per_farm - per_local:.0f} ms per build")
+    per_build = (l1 - work) / len(g)
+    inside = sum(median(v) for v in ph.values())
+    print("where a build's overhead goes (local -j1, medians per build): "
+          + ", ".join(f"{k} {median(v) * 1000:.0f} ms" for k, v in sorted(ph.items()))
+          + f" (build = rattler-build beyond the script's sleep); outside the build process (dispatch, "
+            f"publish + index, log, scheduling; plus the view refresh once per run): {(per_build - inside) * 1000:.0f} ms")
     rt_local = median([a - b for a, b in lat["local"].values()]) * 1000
     rt_farm = median([a - b for a, b in lat["farm"].values()]) * 1000
     print(f"idle-farm chain of {len(lat['farm'])} empty builds (medians): submit -> worker starts "

@@ -26,24 +26,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("FORGE_CACHE", str(REPO / ".forge" / "cache"))
 
 from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
 from forge.planner import prepare_job  # noqa: E402
 from forge.workspace import Workspace  # noqa: E402
-from forge_testlib import forge_cli, generic_recipe, make_repo  # noqa: E402
-
-
-def repo_config(channel: Path, state: Path) -> ForgeConfig:
-    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=state)
+from tests.support.testlib import forge_cli, forge_repo_config, generic_recipe, make_repo, timed_rebuilds  # noqa: E402
 
 
 def bench_noop(tmp: Path) -> None:
     channel = tmp / "noop-channel"
     t = time.perf_counter()
-    report = api.build(["pytest"], repo_config(channel, tmp / "noop-state"), jobs=os.cpu_count())
+    report = api.build(["pytest"], forge_repo_config(channel, tmp / "noop-state"), jobs=os.cpu_count())
     cold = time.perf_counter() - t
     assert report.ok
     times = []
@@ -56,7 +50,7 @@ def bench_noop(tmp: Path) -> None:
     lib = []
     for _ in range(5):
         t = time.perf_counter()
-        r = api.build(["pytest"], repo_config(channel, tmp / "noop-state"))
+        r = api.build(["pytest"], forge_repo_config(channel, tmp / "noop-state"))
         lib.append(time.perf_counter() - t)
         assert not r.results
     print(f"(a) no-op `forge build pytest` (6 recipes, up to date), CLI subprocess: median {statistics.median(times):.3f}s "
@@ -84,20 +78,14 @@ os._exit(0)
 
 def bench_overhead(tmp: Path) -> None:
     base = tmp / "ovh-base"
-    r = api.build(["python-native"], repo_config(base, tmp / "ovh-state"))
+    r = api.build(["python-native"], forge_repo_config(base, tmp / "ovh-state"))
     assert r.ok
     # the fetch phase once, to know the exact inputs the forge gives the build
-    job = prepare_job(Workspace(repo_config(base, tmp / "ovh-state")), "iniconfig")
-    forge_t, direct_t, direct_wall = [], [], []
+    job = prepare_job(Workspace(forge_repo_config(base, tmp / "ovh-state")), "iniconfig")
+    # the Pyodide view refresh is measured by bench_pyodide_view.py; here only the build path
+    forge_t = [s for s, _ in timed_rebuilds("iniconfig", base, tmp, tmp / "ovh-state")]
+    direct_t, direct_wall = [], []
     for i in range(3):
-        ch = tmp / f"ovh-forge-{i}"
-        shutil.copytree(base, ch)
-        t = time.perf_counter()
-        # the Pyodide view refresh is measured by bench_pyodide_view.py; here only the build path
-        rep = api.build(["iniconfig"], repo_config(ch, tmp / "ovh-state"), jobs=1, view=False)
-        forge_t.append(time.perf_counter() - t)
-        assert rep.ok, rep.results
-
         ch2 = tmp / f"ovh-direct-{i}"
         shutil.copytree(base, ch2)
         src = tmp / f"ovh-sources-{i}"

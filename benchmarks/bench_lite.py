@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forge.config import ForgeConfig  # noqa: E402
 from forge.lite import build_site  # noqa: E402
-from forge.lite.browser import BrowserRun, notebook_json, run_notebook  # noqa: E402
-from forge.lite.probe import pick_probe  # noqa: E402
+from tests.support.browser import BrowserRun, notebook_json, run_notebook  # noqa: E402
+from tests.support.probe import pick_probe  # noqa: E402
 from forge.lite.site import CHANNEL_STARTUP  # noqa: E402
 from forge.serve import serving  # noqa: E402
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
+from tests.support.testlib import forge_repo_config  # noqa: E402
 
 SDIST = "numpy-2.5.5.tar.gz"
 
@@ -85,7 +85,7 @@ def main() -> int:
     ensure()
     tmp = Path(tempfile.mkdtemp(prefix="bench-numpy-"))
     channel = ns.channel or tmp / "channel"
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=tmp / "state")
+    cfg = forge_repo_config(channel, tmp / "state")
     rows: list[tuple[str, str]] = []
 
     t0 = time.monotonic()
@@ -119,11 +119,11 @@ def main() -> int:
         print(res.stdout[-2000:], res.stderr[-2000:])
     rows.append(("no-op rebuild, CLI (target < 2 s)", f"{noop:.2f} s"))
 
-    from forge.pyodide_view.node import run_with_view  # noqa: PLC0415
+    from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: PLC0415
 
     view = channel / "pyodide"
     code = "import time\nt = time.perf_counter()\nimport numpy\nf'{(time.perf_counter() - t) * 1000:.0f}'"
-    runs = [run_with_view(view, code, packages=["numpy"]) for _ in range(3)]
+    runs = [run_in_pyodide(view_dir=view, code=code, packages=["numpy"]) for _ in range(3)]
     best = min(runs, key=lambda r: r.packages_ms)
     rows += [("Pyodide loadPackage('numpy') from our channel (best of 3)", f"{best.packages_ms / 1000:.2f} s"),
              ("import numpy after loadPackage", f"{float(best.result) / 1000:.2f} s"),

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forge.config import ForgeConfig  # noqa: E402
 from forge.pyodide_view import publish_view  # noqa: E402
-from forge.pyodide_view.node import run_with_view  # noqa: E402
+from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: E402
 
 
 def med(xs: list[float]) -> str:
@@ -67,7 +67,7 @@ def bench_node(view: Path, repeat: int) -> None:
     rows: dict[str, list[float]] = {"loadPyodide": [], "loadPackage (all)": [], "import all": [], "node total": []}
     for _ in range(repeat):
         t = time.perf_counter()
-        run = run_with_view(view, code, packages=names, index_from_view=True)
+        run = run_in_pyodide(view_dir=view, code=code, packages=names, index_from_view=True)
         rows["node total"].append(time.perf_counter() - t)
         rows["loadPyodide"].append(run.load_ms / 1000)
         rows["loadPackage (all)"].append(run.packages_ms / 1000)
@@ -78,7 +78,7 @@ def bench_node(view: Path, repeat: int) -> None:
     for name in ("python-dateutil", "pytest"):
         if name in lock:
             code = "import importlib\n" + "\n".join(f"importlib.import_module({m!r})" for m in lock[name]["imports"])
-            runs = [run_with_view(view, code + "\nNone", packages=[name], index_from_view=True) for _ in range(repeat)]
+            runs = [run_in_pyodide(view_dir=view, code=code + "\nNone", packages=[name], index_from_view=True) for _ in range(repeat)]
             print(f"  {name} (+deps): loadPackage {statistics.median([r.packages_ms for r in runs]):.0f} ms, "
                   f"import {statistics.median([r.run_ms for r in runs]):.0f} ms")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 from forge import api  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
 from forge.planner import prepare_job  # noqa: E402
 from forge.workspace import Workspace  # noqa: E402
+from tests.support.testlib import forge_repo_config, timed_rebuilds  # noqa: E402
 
 PHASE = re.compile(r"^== phase (\S+) ([0-9.]+)$")
-
-
-def config(channel: Path, state: Path) -> ForgeConfig:
-    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=state)
 
 
 def phases(log: Path) -> dict[str, float]:
@@ -48,17 +43,11 @@ def phases(log: Path) -> dict[str, float]:
 
 def bench_fixed_cost(tmp: Path) -> None:
     base = tmp / "base"
-    assert api.build(["python"], config(base, tmp / "state"), jobs=2, view=False).ok
-    job = prepare_job(Workspace(config(base, tmp / "state")), "iniconfig")  # warms sources + wheel set
-    walls, parts = [], []
-    for i in range(3):
-        ch = tmp / f"ch-{i}"
-        shutil.copytree(base, ch)
-        t = time.perf_counter()
-        rep = api.build(["iniconfig"], config(ch, tmp / "state"), jobs=1, view=False)
-        walls.append(time.perf_counter() - t)
-        assert rep.ok, rep.results
-        parts.append(phases(Path(rep.results["iniconfig"].log)))
+    assert api.build(["python"], forge_repo_config(base, tmp / "state"), jobs=2, view=False).ok
+    job = prepare_job(Workspace(forge_repo_config(base, tmp / "state")), "iniconfig")  # warms sources + wheel set
+    runs = timed_rebuilds("iniconfig", base, tmp, tmp / "state")
+    walls = [s for s, _ in runs]
+    parts = [phases(Path(rep.results["iniconfig"].log)) for _, rep in runs]
     bare = []
     for i in range(3):
         out = tmp / f"bare-{i}"
@@ -84,7 +73,7 @@ def bench_fixed_cost(tmp: Path) -> None:
 def bench_cold_numpy(tmp: Path) -> None:
     os.environ["FORGE_CACHE"] = str(tmp / "numpy-cache")
     t = time.perf_counter()
-    rep = api.build(["numpy"], config(tmp / "numpy-channel", tmp / "numpy-state"), jobs=2)
+    rep = api.build(["numpy"], forge_repo_config(tmp / "numpy-channel", tmp / "numpy-state"), jobs=2)
     wall = time.perf_counter() - t
     assert rep.ok, {n: r.error for n, r in rep.results.items() if r.status != "built"}
     total = sum(r.seconds for r in rep.results.values())

@@ -99,7 +99,8 @@ def simulate(order: list[str], deps: dict[str, set[str]], seconds: dict[str, flo
                         channel_url="sim:", variant_file=None, sources=[], wheelhouse=None, work_dir="",
                         log_path="", attempt=attempt)
 
-    results = run_graph(order, deps, prepare, ex, lambda job, outcome: None, durations=store, wait_fn=ex.wait)
+    results = run_graph(order, deps, prepare, ex, lambda job, outcome: None, durations=store, wait_fn=ex.wait,
+                        background_publish=False)
     assert all(r.status == "built" for r in results.values()) and len(results) == len(order)
     return ex.now
 

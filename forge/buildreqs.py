@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ForgeError
+from .fsutil import link_or_copy, write_atomic
 
 #: Linux platform tags of the build root's interpreter (cross builds run their PEP 517
 #: backends there, under another Python than the forge's own).
@@ -149,7 +150,7 @@ def merged_wheel_set(sets: list[Path], cache_dir: Path) -> Path | None:
     for s in sets:
         for whl in s.glob("*.whl"):
             if not (tmp / whl.name).exists():
-                os.link(whl, tmp / whl.name)
+                link_or_copy(whl, tmp / whl.name)
     (tmp / ".complete").touch()
     try:
         os.replace(tmp, dest)
@@ -208,8 +209,5 @@ def build_requirements(sdist: Path, sha256: str, interp: Interpreter, constraint
             reqs = sorted(set(system) | set(json.loads(marked[-1][len(_MARK):])))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo.with_name(memo.name + f".{os.getpid()}")
-    tmp.write_text(json.dumps(reqs))
-    os.replace(tmp, memo)
+    write_atomic(memo, json.dumps(reqs))
     return reqs

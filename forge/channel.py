@@ -15,12 +15,9 @@ and a sweep removes only those whose writer process is gone: never a live writer
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
-import re
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,65 +26,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import ForgeError
+from .fsutil import TMP_PREFIX, file_lock, place_atomic, scratch_dir, sweep_leftovers
 
 #: Subdirs every channel has: consumers probe noarch and our target platform.
 BASE_SUBDIRS = ("noarch", "emscripten-wasm32")
 _LOCK = ".forge-publish.lock"
-_TMP_PREFIX = ".partial-"
-#: A writer's temporary file or folder, with the writer's pid (none in older forges' names).
-_LEFTOVER = re.compile(r"^\.(?:partial|index|work)-(?:(\d+)-)?")
 #: Locks this thread holds, by channel path: Channel.lock() is re-entrant within a thread.
 _HELD = threading.local()
 T = TypeVar("T")
-
-
-def partial_path(dest: Path) -> Path:
-    """The name a writer gives `dest` until it renames it into place (carries the writer's pid)."""
-    return dest.with_name(f"{_TMP_PREFIX}{os.getpid()}-{dest.name}")
-
-
-def scratch_dir(parent: Path, kind: str) -> Path:
-    """A private temporary folder `.<kind>-<pid>-*` in `parent` (kind: index or work)."""
-    return Path(tempfile.mkdtemp(prefix=f".{kind}-{os.getpid()}-", dir=parent))
-
-
-def _writer_gone(name: str) -> bool:
-    """True when `name` is a temporary name whose writer process no longer runs."""
-    m = _LEFTOVER.match(name)
-    if not m:
-        return False
-    if m.group(1) is None:
-        return True  # an older forge's name (no pid): only ever left by a crash
-    pid = int(m.group(1))
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def sweep_leftovers(directory: Path) -> list[Path]:
-    """Remove the temporary files and folders in `directory` whose writer died; keep live ones.
-
-    A live writer's `.partial-<pid>-*` is never touched, so a sweep by one writer cannot pull a
-    file from under another (the Pyodide view's files included).
-    """
-    removed: list[Path] = []
-    if not directory.is_dir():
-        return removed
-    for entry in directory.iterdir():
-        if not _writer_gone(entry.name):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed.append(entry)
-    return removed
 
 
 def _fault(point: str) -> None:
@@ -168,15 +114,13 @@ class Channel:
             finally:
                 held[key] -= 1
             return
-        with open(self.path / _LOCK, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with file_lock(self.path / _LOCK):
             held[key] = 1
             try:
                 self._sweep_partials()
                 yield
             finally:
                 held.pop(key, None)
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def refresh_view(self, write: Callable[[], T]) -> T:
         """Run a writer of derived files (the Pyodide view) under the channel's lock.
@@ -205,16 +149,12 @@ class Channel:
                 subdir = pkg.parent.name
                 dest_dir = self.path / subdir
                 dest_dir.mkdir(parents=True, exist_ok=True)
-                tmp = partial_path(dest_dir / pkg.name)
-                shutil.copyfile(pkg, tmp)
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                _fault("publish-after-copy")
-                os.replace(tmp, dest_dir / pkg.name)
+                place_atomic(pkg, dest_dir / pkg.name, copy=True, fsync=True,
+                             before_rename=lambda: _fault("publish-after-copy"))
                 placed.append(dest_dir / pkg.name)
                 touched.add(subdir)
             _fault("publish-before-index")
-            self._reindex(tuple(sorted(touched)))
+            self._reindex(tuple(sorted(touched)), fresh={p.name for p in placed})
         return placed
 
     def reindex(self) -> None:
@@ -224,6 +164,20 @@ class Channel:
                        and ((p / "repodata.json").exists() or any(p.glob("*.conda")))}
             self._reindex(tuple(sorted(subdirs | set(BASE_SUBDIRS))))
 
+    def _seed(self, subdir: str, dst: Path, fresh: set[str]) -> None:
+        """Copy the live repodata of `subdir` into the shadow `dst`, without the `fresh` names
+        (a re-published file is read again) and without entries whose file is gone."""
+        try:
+            data = json.loads((self.path / subdir / "repodata.json").read_text())
+        except (OSError, ValueError):
+            return  # none yet, or unreadable: the indexer reads every package
+        for key in ("packages", "packages.conda"):
+            entries = data.get(key)
+            if isinstance(entries, dict):
+                data[key] = {fn: rec for fn, rec in entries.items()
+                             if fn not in fresh and (dst / fn).exists()}
+        (dst / "repodata.json").write_text(json.dumps(data))
+
     def _sweep_partials(self) -> None:
         """Dead writers' temporary files in the channel, its subdirs and its view."""
         sweep_leftovers(self.path)
@@ -231,7 +185,13 @@ class Channel:
             if sub.is_dir() and not sub.name.startswith("."):
                 sweep_leftovers(sub)
 
-    def _reindex(self, subdirs: tuple[str, ...]) -> None:
+    def _reindex(self, subdirs: tuple[str, ...], fresh: set[str] | None = None) -> None:
+        """Index `subdirs` in a shadow tree, then swap the repodata in.
+
+        `fresh`: the file names just published. Then the live repodata seeds the shadow (less
+        those names) and the indexer reads only packages it does not list: a publish costs the
+        new packages, not the whole channel again. Without it (forge index) every package is read.
+        """
         from rattler import Subdir  # noqa: PLC0415  (py-rattler is slow to import)
         from rattler.index import index_fs  # noqa: PLC0415
 
@@ -243,11 +203,13 @@ class Channel:
                 dst.mkdir(parents=True)
                 if src.is_dir():
                     for f in src.iterdir():
-                        if f.suffix in (".conda", ".bz2") and not f.name.startswith(_TMP_PREFIX):
+                        if f.suffix in (".conda", ".bz2") and not f.name.startswith(TMP_PREFIX):
                             os.link(f, dst / f.name)
+                if fresh is not None:
+                    self._seed(sd, dst, fresh)
             for sd in subdirs:
                 asyncio.run(index_fs(shadow, target_platform=Subdir(sd), write_zst=False,
-                                     write_shards=False, force=True))
+                                     write_shards=False, force=fresh is None))
             _fault("index-before-swap")
             for sd in sorted(set(subdirs) | {"noarch"}):
                 new = shadow / sd / "repodata.json"

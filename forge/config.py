@@ -33,11 +33,6 @@ def repo_root(start: Path | None = None) -> Path:
     return next((d for d in (here, *here.parents) if is_recipe_repo(d)), here)
 
 
-def install_root() -> Path:
-    """The checkout the forge itself runs from (its set-up put node_modules/ there)."""
-    return Path(__file__).resolve().parent.parent
-
-
 @dataclass(frozen=True)
 class ForgeConfig:
     """Paths and knobs shared by planning, building and publishing."""

@@ -7,8 +7,11 @@ exchange exactly the same thing.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
+
+from .errors import ForgeError
 
 
 @dataclass
@@ -38,23 +41,42 @@ class BuildJob:
 
 @dataclass
 class BuildOutcome:
-    """What a build produced: package paths on success, one-sentence error otherwise."""
+    """What a build produced: package paths on success, the ForgeError otherwise (its fields
+    travel as JSON; errors.ForgeError renders the sentence)."""
 
     recipe: str
     ok: bool
     packages: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: ForgeError | None = None
     log_path: str | None = None
     seconds: float = 0.0
     transient: bool = False  # worth retrying (infrastructure, not the recipe)
     worker: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["packages"] = list(self.packages)
+        data["error"] = self.error.to_dict() if self.error is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BuildOutcome":
+        data = dict(data)
+        if data.get("error") is not None:
+            data["error"] = ForgeError.from_dict(data["error"])
+        return cls(**data)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> "BuildOutcome":
-        return cls(**json.loads(text))
+        return cls.from_dict(json.loads(text))
+
+    @property
+    def error_text(self) -> str | None:
+        """The error's one sentence (None on success)."""
+        return str(self.error) if self.error is not None else None
 
     @property
     def package_paths(self) -> list[Path]:

@@ -13,15 +13,14 @@ from pathlib import Path
 
 from .builder import run_build_job
 from .jobs import BuildJob
+from .fsutil import write_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     job = BuildJob.from_json(Path(args[0]).read_text())
     outcome = run_build_job(job)
-    tmp = Path(args[1] + ".tmp")
-    tmp.write_text(outcome.to_json())
-    os.replace(tmp, args[1])
+    write_atomic(Path(args[1]), outcome.to_json())
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

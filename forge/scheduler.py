@@ -4,13 +4,12 @@ published, independent branches carry on past a failure, dependents of a failure
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ForgeError
 from .executors.base import Executor
+from .fsutil import try_lock, write_atomic
 from .jobs import BuildJob, BuildOutcome
 
 
@@ -66,11 +66,13 @@ class Claims:
     runs into one channel never build the same recipe at once; the second waits and then takes
     what the first published. The kernel drops a dead run's claims. The lock files live in
     the temp dir (`forge-claims/<channel hash>/<recipe>.lock`), not in the channel, which a
-    failed build must leave untouched; so claims hold between runs on one machine.
+    failed build must leave untouched; so claims hold between runs on one machine. An executor
+    with a `make_claims()` (the farm: a claim in Redis as well) extends them past one machine.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_root: Path | None = None) -> None:
         self._held: dict[str, int] = {}
+        self.lock_root = lock_root  # where the flocks live (None: `<tmp>/forge-claims`)
 
     @staticmethod
     def channel_of(job: BuildJob) -> Path | None:
@@ -78,10 +80,9 @@ class Claims:
         url = urlsplit(job.channel_url)
         return Path(unquote(url.path)) if url.scheme == "file" else None
 
-    @staticmethod
-    def lock_dir(channel: Path) -> Path:
+    def lock_dir(self, channel: Path) -> Path:
         digest = hashlib.sha256(str(channel.resolve()).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / "forge-claims" / digest
+        return (self.lock_root or Path(tempfile.gettempdir()) / "forge-claims") / digest
 
     def take(self, job: BuildJob) -> bool:
         """Claim job.recipe without blocking: True if this run may build it now."""
@@ -93,13 +94,10 @@ class Claims:
         locks = self.lock_dir(channel)
         try:
             locks.mkdir(parents=True, exist_ok=True)
-            fd = os.open(locks / f"{job.recipe}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+            fd = try_lock(locks / f"{job.recipe}.lock")
         except OSError:
             return True  # no shared temp dir: build unclaimed rather than not at all
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if fd is None:
             return False
         self._held[job.recipe] = fd
         return True
@@ -157,9 +155,7 @@ class Durations:
             return
         try:
             merged = {**Durations(self.path).seconds, **self.seconds}
-            tmp = self.path.with_name(f".{self.FILE}.{os.getpid()}")
-            tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(merged, indent=0, sort_keys=True))
         except OSError:
             pass
 
@@ -188,13 +184,18 @@ def run_graph(
     max_attempts: int = 2,
     durations: Durations | None = None,
     wait_fn: Callable[..., tuple[set[Future], set[Future]]] = wait,
+    background_publish: bool = True,
 ) -> dict[str, RecipeResult]:
     """Schedule `order` (topological) with `deps` (edges among these recipes only).
 
     Ready recipes start longest-remaining-path first, at most `executor.slots` at a time, so a
     free slot always goes to the recipe the makespan depends on most. `durations` defaults to
     the store next to the jobs' logs; `wait_fn` lets the simulator (benchmarks/sim_schedule.py)
-    run this very loop on a simulated clock.
+    run this very loop on a simulated clock (it passes `background_publish=False`).
+
+    A finished build is published by one background thread (one writer, in finishing order)
+    while this loop goes on filling the freed slot with the next ready build: only the
+    build's dependents wait for its publish, not every other branch.
     """
     rep = reporter or NullReporter()
     pending = [n for n in order if n in deps]
@@ -205,8 +206,12 @@ def run_graph(
     results: dict[str, RecipeResult] = {}
     running: dict[Future, tuple[str, BuildJob]] = {}
     attempts: dict[str, int] = {}
-    claims = Claims()
+    # a farm shares its claims between coordinators on many machines (in Redis); else one machine's flocks
+    make_claims = getattr(executor, "make_claims", None)
+    claims: Claims = make_claims() if callable(make_claims) else Claims()
     claiming: dict[str, BuildJob] = {}  # prepared, waiting for another run's claim on the recipe
+    publishing: dict[Future, tuple[str, BuildJob, BuildOutcome]] = {}
+    publisher = ThreadPoolExecutor(1, thread_name_prefix="forge-publish") if background_publish else None
     rep.queued(list(pending))
 
     def fail(name: str, error: str, seconds: float = 0.0, log: str | None = None) -> None:
@@ -251,8 +256,34 @@ def run_graph(
                 rep.started(name, job)
                 running[executor.submit(job)] = (name, job)
 
+    def start_publish(name: str, job: BuildJob, outcome: BuildOutcome) -> None:
+        if publisher is not None:
+            publishing[publisher.submit(publish, job, outcome)] = (name, job, outcome)
+            return
+        fut: Future[None] = Future()
+        try:
+            publish(job, outcome)
+            fut.set_result(None)
+        except ForgeError as exc:
+            fut.set_exception(exc)
+        end_publish(fut, name, job, outcome)
+
+    def end_publish(fut: Future, name: str, job: BuildJob, outcome: BuildOutcome) -> None:
+        try:
+            fut.result()
+        except ForgeError as exc:
+            fail(name, str(exc), outcome.seconds, outcome.log_path)
+            return
+        claims.release(name)
+        if store is not None:
+            store.record(name, outcome.seconds)
+        done.add(name)
+        results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
+                                     attempts=attempts[name], packages=outcome.packages)
+        rep.finished(results[name])
+
     try:
-        while pending or running or claiming:
+        while pending or running or claiming or publishing:
             reclaim()
             ready = sorted((n for n in pending if deps[n] <= done), key=lambda n: (-prio.get(n, 0.0), index[n]))
             throttled = False
@@ -262,14 +293,17 @@ def run_graph(
                     break
                 pending.remove(name)
                 launch(name)
-            if not running:
+            if not running and not publishing:
                 if claiming:
                     time.sleep(0.2)
                     continue
                 break
             timeout = 0.2 if claiming else 1.0 if throttled else None
-            finished, _ = wait_fn(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
+            finished, _ = wait_fn([*running, *publishing], timeout=timeout, return_when=FIRST_COMPLETED)
             for fut in finished:
+                if fut in publishing:
+                    end_publish(fut, *publishing.pop(fut))
+                    continue
                 name, job = running.pop(fut)
                 try:
                     outcome = fut.result()
@@ -277,26 +311,17 @@ def run_graph(
                     raise  # the executor cannot work at all (e.g. a misconfigured farm): stop the run
                 except Exception as exc:  # noqa: BLE001 — executor-level failure (lost worker, broker gone)
                     outcome = BuildOutcome(recipe=name, ok=False, transient=True,
-                                           error=f"recipe '{name}': the executor failed: {exc}")
+                                           error=ForgeError("the executor failed", recipe=name, cause=str(exc)))
                 if not outcome.ok and outcome.transient and attempts[name] < max_attempts:
                     launch(name)
                     continue
                 if not outcome.ok:
-                    fail(name, outcome.error or "failed", outcome.seconds, outcome.log_path)
+                    fail(name, outcome.error_text or "failed", outcome.seconds, outcome.log_path)
                     continue
-                try:
-                    publish(job, outcome)
-                except ForgeError as exc:
-                    fail(name, str(exc), outcome.seconds, outcome.log_path)
-                    continue
-                claims.release(name)
-                if store is not None:
-                    store.record(name, outcome.seconds)
-                done.add(name)
-                results[name] = RecipeResult(name, "built", outcome.seconds, outcome.log_path,
-                                             attempts=attempts[name], packages=outcome.packages)
-                rep.finished(results[name])
+                start_publish(name, job, outcome)
     finally:
+        if publisher is not None:  # a publish under way finishes (it is atomic either way)
+            publisher.shutdown(wait=True, cancel_futures=True)
         claims.release_all()
         if store is not None:
             store.save()

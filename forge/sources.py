@@ -24,6 +24,7 @@ from packaging.utils import parse_sdist_filename
 
 from . import pipindex
 from .errors import ForgeError
+from .fsutil import link_or_copy
 from .recipes import SourceFile
 
 # <source package>_<upstream version>.orig[-component].tar.<compression>, as Debian names them
@@ -223,11 +224,5 @@ def link_sources(paths: list[Path], dest: Path) -> Path:
     """A private sources folder for one build: hard links (or copies) of verified archives."""
     dest.mkdir(parents=True, exist_ok=True)
     for p in paths:
-        target = dest / p.name
-        if target.exists():
-            target.unlink()
-        try:
-            os.link(p, target)
-        except OSError:
-            shutil.copyfile(p, target)
+        link_or_copy(p, dest / p.name)
     return dest

@@ -321,7 +321,7 @@ def recipe_packages(name: str, cfg) -> list[Path]:  # noqa: ANN001
     recipe = ws.recipe(name)
     outs = recipe.platforms.get(PLATFORM)
     if outs is None:
-        raise ForgeError(f"recipe '{name}' is not rendered for {PLATFORM}", recipe=name)
+        raise ForgeError(f"it is not rendered for {PLATFORM}", recipe=name)
     if not outs:
         raise ForgeError(f"it is skipped on {PLATFORM} (its build.skip excludes the target), so "
                          "there is nothing to test in wasm", recipe=name, file=ws.display(recipe.file),

@@ -20,7 +20,7 @@ import pytest
 
 from forge import api
 from forge.config import ForgeConfig
-from tests.forge_testlib import REPO, generic_recipe, make_repo
+from tests.support.testlib import forge_repo_config, REPO, generic_recipe, make_repo
 
 TINY = [f"tiny{i}" for i in range(8)]
 
@@ -31,13 +31,13 @@ UNIT_MODULES = {
     "tests.test_layering", "tests.test_artifacts", "tests.test_render", "tests.test_graph", "tests.test_changed",
     "tests.test_lint", "tests.toolchain.test_units", "tests.toolchain.test_pyconfig", "tests.toolchain.test_target_pins",
     "tests.toolchain.test_mirror", "tests.toolchain.test_buildroot_detect", "tests.pyodide_view.test_units",
-    "tests.platform.test_wasmcheck", "tests.test_debian_sources",
+    "tests.platform.test_wasmcheck", "tests.test_fsutil", "tests.test_errors", "tests.test_debian_sources",
 }
 BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
 
 
-#: Test folders that share an expensive session build run on one xdist worker (`--dist
-#: loadgroup`), so each build happens once per run: the cold numpy build (tests/numpy,
+#: Test folders that share an expensive session build run on one xdist worker (the
+#: scheduler below), so each build happens once per run: the cold numpy build (tests/numpy,
 #: tests/authors), the cross-built wasm channel (platform, view, lite), the farm's redis.
 GROUPS = {"numpy": "numpy", "authors": "numpy", "platform": "wasm", "pyodide_view": "wasm", "lite": "wasm",
           "farm": "farm"}
@@ -56,7 +56,21 @@ def _ci_recipes() -> set[str] | None:
     return set(ci_selection(ws, base)) if base else core(ws)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's load-scope scheduler with GROUPS as the scopes: a folder's tests go to one
+    worker, every other test is its own unit (xdist's loadgroup marks do not reach pytest 9's
+    node ids, so the grouping is done here)."""
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415
+
+    class FolderGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("::", 1)[0].split("/")
+            return GROUPS[parts[1]] if len(parts) > 2 and parts[1] in GROUPS else nodeid
+
+    return FolderGroups(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected: set[str] | None | bool = False
     folders = {p.name for p in (REPO / "recipes").iterdir()}
@@ -65,9 +79,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if module is not None and module.__name__ in UNIT_MODULES and not BUILDING_FIXTURES & set(
                 getattr(item, "fixturenames", ())) and not item.get_closest_marker("network"):
             item.add_marker(pytest.mark.unit)
-        parts = Path(str(item.path)).relative_to(REPO).parts
-        if len(parts) > 2 and parts[1] in GROUPS:
-            item.add_marker(pytest.mark.xdist_group(GROUPS[parts[1]]))
         mark = item.get_closest_marker("recipes")
         if mark is None:
             continue
@@ -105,8 +116,7 @@ class Built:
 def built_pytest(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`api.build(["pytest"])` from the repo's recipes into a fresh temp channel, once."""
     tmp = tmp_path_factory.mktemp("pytest-channel")
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                           state_dir=tmp / "state")
+    cfg = forge_repo_config(tmp / "channel", tmp / "state")
     report = api.build(["pytest"], cfg, jobs=os.cpu_count() or 2)
     assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
     return Built(cfg, report)

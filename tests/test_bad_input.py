@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import REPO, forge_cli, generic_recipe, make_repo, snapshot
+from tests.support.testlib import REPO, forge_cli, generic_recipe, make_repo, snapshot
 
 INICONFIG_SHA = "67f4b9c50da0dedf52af349e7749a80a9057a5031199791b906c3bb3ae878960"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.forge_testlib import assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
+from tests.support.testlib import forge_repo_config, assert_consistent, forge_cli, generic_recipe, make_repo, snapshot
 
 from forge import api
 
@@ -136,8 +136,6 @@ def test_a_recipe_builds_to_the_same_bytes_in_two_work_dirs(built_pytest: Built,
     import shutil  # noqa: PLC0415
 
     from forge.channel import Channel  # noqa: PLC0415
-    from forge.config import ForgeConfig  # noqa: PLC0415
-    from tests.forge_testlib import REPO  # noqa: PLC0415
 
     payloads = []
     for worker in ("worker-a", "worker-b"):
@@ -146,7 +144,7 @@ def test_a_recipe_builds_to_the_same_bytes_in_two_work_dirs(built_pytest: Built,
         for old in (ch / "noarch").glob("iniconfig-*.conda"):
             old.unlink()
         Channel(ch).reindex()
-        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=ch, state_dir=tmp_path / worker / "st")
+        cfg = forge_repo_config(ch, tmp_path / worker / "st")
         report = api.build(["iniconfig"], cfg, jobs=1, view=False)
         assert report.by_status("built") == ["iniconfig"], report.results
         (pkg,) = (ch / "noarch").glob("iniconfig-*.conda")

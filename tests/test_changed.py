@@ -70,7 +70,7 @@ def test_ci_builds_the_core_set_plus_what_changed(tmp_path: Path) -> None:
 def test_the_recipes_every_ci_run_builds_are_tagged_core() -> None:
     """What the unmarked tests build (the cold numpy, the wasm channel, the lite kernel) is the
     repo's core set; a test building anything else carries @pytest.mark.recipes."""
-    from tests.forge_testlib import REPO, WASM_COMPILED  # noqa: PLC0415
+    from tests.support.testlib import REPO, WASM_COMPILED  # noqa: PLC0415
     from tests.lite.conftest import TARGETS  # noqa: PLC0415
 
     tagged = core(Workspace(ForgeConfig.load(root=REPO)))

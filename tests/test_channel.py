@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import assert_consistent, forge_cli, forge_env
+from tests.support.testlib import assert_consistent, forge_cli, forge_env
 
 PUBLISH = (
     "import os, sys\n"

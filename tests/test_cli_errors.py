@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import forge_cli, generic_recipe, make_repo, snapshot
+from tests.support.testlib import forge_cli, generic_recipe, make_repo, snapshot
 
 #: (arguments, a fragment the one error sentence must hold); CHANNEL is the broken channel
 BROKEN_CHANNEL = [

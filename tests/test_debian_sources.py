@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import sha256
+from tests.support.testlib import sha256
 
 from forge.errors import ForgeError
 from forge.recipes import SourceFile

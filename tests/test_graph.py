@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import REPO, forge_cli, generic_recipe, make_repo, repo_config
+from tests.support.testlib import forge_repo_config, forge_cli, generic_recipe, make_repo, repo_config
 
 from forge import api
 from forge.config import ForgeConfig
@@ -19,8 +19,7 @@ PYTEST_GRAPH = {"python", "pyodide-abi", "iniconfig", "packaging", "pluggy", "py
 
 
 def repo_cfg(tmp_path: Path) -> ForgeConfig:
-    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "empty-channel",
-                            state_dir=tmp_path / "state")
+    return forge_repo_config(tmp_path / "empty-channel", tmp_path / "state")
 
 
 def test_pytest_order_is_dependencies_first(tmp_path: Path) -> None:

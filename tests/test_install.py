@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.forge_testlib import forge_env
+from tests.support.testlib import forge_env
 
 from tests.conftest import Built
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.forge_testlib import REPO
+from tests.support.testlib import REPO
 
 TABLE_HEAD = "| layer | modules | job | may import |"
 

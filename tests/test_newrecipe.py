@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from forge.lint import lint_recipe
 from forge.newrecipe import Compiled, Sdist, SdistInfo, detect_compiled, recipe_text
 from forge.recipes import render
-from tests.forge_testlib import REPO, forge_cli
+from tests.support.testlib import REPO, forge_cli
 
 PLATFORMS = ("linux-64", "emscripten-wasm32")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.forge_testlib import REPO, forge_cli, make_repo
+from tests.support.testlib import forge_repo_config, forge_cli, make_repo
 
 from forge import api
 from forge.config import ForgeConfig
@@ -71,8 +71,7 @@ def test_noarch_renders_once_for_all_platforms(tmp_path: Path) -> None:
 
 def test_every_repo_recipe_renders(tmp_path: Path) -> None:
     """The repository's own recipes render (status renders each one)."""
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "empty",
-                           state_dir=tmp_path / "state")
+    cfg = forge_repo_config(tmp_path / "empty", tmp_path / "state")
     rows = api.status(cfg)
     assert {r.name for r in rows} >= {"pytest", "iniconfig", "pluggy", "packaging", "pygments", "python", "numpy"}
     assert all(r.outputs and not r.published for r in rows)

@@ -8,9 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.forge_testlib import REPO, sha256
+from tests.support.testlib import forge_repo_config, sha256
 
-from forge.config import ForgeConfig
 from forge.errors import ForgeError
 from forge.planner import prepare_job
 from forge.recipes import SourceFile
@@ -60,8 +59,7 @@ def test_builds_get_the_cached_archive(tmp_path: Path) -> None:
     """The fetch phase hands the build the cache's verified file and a wheel set holding exactly
     the closed set of the sdist's build requirements (so the build itself needs no network and
     can use nothing else)."""
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "channel",
-                           state_dir=tmp_path / "state")
+    cfg = forge_repo_config(tmp_path / "channel", tmp_path / "state")
     ws = Workspace(cfg)
     job = prepare_job(ws, "iniconfig")
     cached = SourceCache(cfg.cache_dir).path_for(INICONFIG)

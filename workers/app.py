@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready, worker_shutdown
+from celery.signals import task_received, worker_init, worker_ready, worker_shutdown
 
 from . import settings
 
@@ -100,6 +100,8 @@ def _advertise(url: str, name: str, concurrency: int, stop: Any) -> None:
     dispatches no more builds than there are slots, so its priorities decide what runs next."""
     from . import health  # noqa: PLC0415
 
+    from celery.worker import state  # noqa: PLC0415
+
     client = settings.redis_client(url)
     while True:
         try:
@@ -107,9 +109,15 @@ def _advertise(url: str, name: str, concurrency: int, stop: Any) -> None:
                 client.delete(slots_key(name))
             else:
                 client.set(slots_key(name), concurrency, ex=10)
+            held = [req.id for req in list(state.reserved_requests)]
+            if held:  # the builds this worker holds, running or waiting for a slot
+                pipe = client.pipeline(transaction=False)
+                for tid in held:
+                    pipe.set(settings.held_key(tid), name, ex=_held_ttl())
+                pipe.execute()
         except Exception:  # noqa: BLE001  (Redis away: the key expires, the coordinator adapts)
             pass
-        if stop.wait(3.0):
+        if stop.wait(min(3.0, settings.heartbeat_interval())):
             break
     try:
         client.delete(slots_key(name))
@@ -118,6 +126,26 @@ def _advertise(url: str, name: str, concurrency: int, stop: Any) -> None:
 
 
 _stop_advertising: Any = None
+_held_client: Any = None
+
+
+def _held_ttl() -> int:
+    return max(1, int(round(settings.lost_after())))
+
+
+@task_received.connect
+def _held(request: Any = None, sender: Any = None, **_: Any) -> None:
+    """Mark a build as held by this live worker the moment it takes it off the queue (refreshed
+    by the slots loop, deleted when the task ends): a worker that dies before its build turns
+    `running` is then found by the coordinator within lost_after, not the visibility timeout."""
+    global _held_client
+    try:
+        if _held_client is None:
+            _held_client = settings.redis_client(sender.app.conf.broker_url)
+        name = getattr(sender, "hostname", None) or "worker"
+        _held_client.set(settings.held_key(request.id), name, ex=_held_ttl())
+    except Exception:  # noqa: BLE001  (Redis away: the coordinator rides that out)
+        pass
 
 
 @worker_ready.connect

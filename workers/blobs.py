@@ -8,11 +8,11 @@ truncated or tampered value is refused, never written where a build or the chann
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import redis
+
+from forge.fsutil import link_or_copy, write_atomic
 
 from . import settings
 
@@ -94,21 +94,6 @@ class BlobStore:
         return data
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write under a temporary name and rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class BlobCache:
     """A machine-local store <root>/<sha256>: each blob crosses the network once per machine."""
 
@@ -125,16 +110,9 @@ class BlobCache:
         """The local copy of a blob, fetched and verified if absent."""
         p = self.path(sha)
         if not p.exists():
-            write_atomic(p, store.get(sha))
+            write_atomic(p, store.get(sha), fsync=True)
         return p
 
     def place(self, sha: str, store: BlobStore, dest: Path) -> None:
         """Put the blob at dest (a hard link into the cache when possible)."""
-        src = self.ensure(sha, store)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists() or dest.is_symlink():
-            dest.unlink()
-        try:
-            os.link(src, dest)
-        except OSError:
-            write_atomic(dest, src.read_bytes())
+        link_or_copy(self.ensure(sha, store), dest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -29,12 +30,17 @@ from typing import Any, TextIO
 import redis
 from kombu.exceptions import OperationalError
 
+from forge.channel import Channel
 from forge.config import ForgeConfig
+from forge.errors import ForgeError
 from forge.jobs import BuildJob, BuildOutcome
 
 from . import settings
 from .app import make_app
-from .blobs import BlobError, BlobStore, FileHasher, write_atomic
+from forge.fsutil import write_atomic
+
+from .blobs import BlobError, BlobStore, FileHasher
+from .claims import RedisClaims
 from .payload import collect, make_payload
 from .registry import Registry
 from .safety import UnsafePath, check_package
@@ -56,6 +62,7 @@ class _Pending:
     sent: bool = False
     sends: int = 0
     losses: int = 0  # workers lost (no heartbeat) while they had this build
+    unheld_since: float | None = None  # taken off the queue, yet no live worker holds it nor runs it
 
 
 class CeleryExecutor:
@@ -94,6 +101,7 @@ class CeleryExecutor:
         self._checked_workers = False
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
         self.lost: list[tuple[str, str, float]] = []  # (recipe, lost worker, lost_after) per re-send
+        self._claims: list[RedisClaims] = []
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
                          threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]
@@ -160,6 +168,13 @@ class CeleryExecutor:
             self._slots_seen = (time.monotonic(), n)
         return n
 
+    def make_claims(self) -> RedisClaims:
+        """The scheduler's build claims for a run on this farm: in Redis, so coordinators on other
+        machines sharing this Redis and channel see them; refreshed by the receive loop."""
+        claims = RedisClaims(self.redis, self.run_id, ttl=self.lost_after)
+        self._claims.append(claims)
+        return claims
+
     def workers(self, timeout: float = 1.0) -> list[str]:
         """Names of the workers answering a ping now."""
         replies = self.app.control.inspect(timeout=timeout).ping() or {}
@@ -224,15 +239,30 @@ class CeleryExecutor:
                     time.sleep(0.5)
             except (BlobError, UnsafePath, ValueError) as exc:
                 self._resolve(p, BuildOutcome(recipe=p.job.recipe, ok=False, log_path=p.job.log_path,
-                                              error=f"recipe '{p.job.recipe}': cannot send it to the farm: {exc}"))
+                                              error=ForgeError("cannot send it to the farm", recipe=p.job.recipe,
+                                                               cause=str(exc))))
 
     def _send(self, p: _Pending) -> None:
         self._ensure_epoch()
+        snap = self.staging.parent / "send" / p.tid
         try:
-            manifest, files = collect(p.job, self.config.channel_dir, self._hasher)
+            # the channel as one consistent snapshot: the scheduler publishes in the background,
+            # so repodata.json may be replaced while this job's files are uploaded
+            with Channel(self.config.channel_dir).lock():
+                manifest, files = collect(p.job, self.config.channel_dir, self._hasher)
+                for rel, sha in manifest.items():
+                    if rel.startswith("channel/") and rel.endswith("/repodata.json"):
+                        copy = snap / rel
+                        copy.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(files[sha], copy)
+                        files[sha] = copy
         except OSError as exc:  # a file of the job vanished: not a network problem
+            shutil.rmtree(snap, ignore_errors=True)
             raise ValueError(f"cannot read the job's files: {exc}") from None
-        self.blobs.upload(files)
+        try:
+            self.blobs.upload(files)
+        finally:
+            shutil.rmtree(snap, ignore_errors=True)
         if p.sends == 0:
             self.registry.queued(p.tid, p.job.recipe, p.job.attempt, self.run_id)
         self.app.send_task(settings.TASK, args=[make_payload(p.job, manifest, self.run_id)],
@@ -283,6 +313,7 @@ class CeleryExecutor:
                 if time.monotonic() - last_check > 1.0 and self._epoch_set:
                     last_check = time.monotonic()
                     self._ensure_epoch()
+                    self._refresh_claims()
                     self._check_heartbeats()
                 self._up()
             except _NETWORK as exc:
@@ -291,11 +322,24 @@ class CeleryExecutor:
                 self._down(exc)
                 time.sleep(0.5)
 
-    def _check_heartbeats(self) -> None:
-        """Re-send each build whose record says running but whose worker stopped beating.
+    def _refresh_claims(self) -> None:
+        for claims in self._claims:
+            taken = claims.refresh()
+            if taken:
+                self._say(f"another run took the build claim of {', '.join(taken)} (this coordinator could not "
+                          f"refresh it for {self.lost_after:.0f}s)")
 
-        The record turns `running` only after the heartbeat key exists and the key is deleted
-        only after the record is final, so one atomic read tells a dead worker from a done one.
+    def _check_heartbeats(self) -> None:
+        """Re-send each build whose worker is gone, within about `lost_after`:
+
+        - the record says running but the heartbeat is gone (the worker died mid-build). The
+          record turns `running` only after the heartbeat key exists and the key is deleted only
+          after the record is final, so one atomic read tells a dead worker from a done one;
+        - the record still says queued, the message has left the broker's queue (a worker took
+          it), yet no live worker holds it (`forge:held:<task>`, set when a worker receives a
+          build and refreshed while it keeps it) on two checks in a row: the worker died between
+          taking the build and marking it running. Without this the build would wait for the
+          visibility timeout (4 h).
         """
         with self._lock:
             sent = [p for p in self._pending.values() if p.sent and not p.future.done()]
@@ -305,24 +349,52 @@ class CeleryExecutor:
         for p in sent:
             pipe.hmget(Registry.record_key(p.tid), ["state", "worker"])
             pipe.exists(settings.beat_key(p.tid))
+            pipe.exists(settings.held_key(p.tid))
         replies = pipe.execute()
+        unheld: list[_Pending] = []
         for i, p in enumerate(sent):
-            (state, worker), beat = replies[2 * i], replies[2 * i + 1]
+            (state, worker), beat, held = replies[3 * i], replies[3 * i + 1], replies[3 * i + 2]
             if state == b"running" and not beat:
                 self._lost(p, (worker or b"?").decode())
+            elif state == b"queued" and not held and not beat:
+                unheld.append(p)
+            else:
+                p.unheld_since = None
+        if not unheld:
+            return
+        queued = self._queued_messages()
+        now = time.monotonic()
+        for p in unheld:
+            if p.tid.encode() in queued:
+                p.unheld_since = None  # still waiting for a worker: nobody took it
+            elif p.unheld_since is None:
+                p.unheld_since = now  # taken but not (yet) held: a worker may be just receiving it
+            elif now - p.unheld_since >= 3.0:
+                p.unheld_since = None
+                self._lost(p, "?", taken=True)
 
-    def _lost(self, p: _Pending, worker: str) -> None:
-        """The worker building p died: mark its record lost and send the build again."""
+    def _queued_messages(self) -> bytes:
+        """The raw messages waiting in the build queue (kombu keeps one list per priority step)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name in settings.queue_keys():
+            pipe.lrange(name, 0, -1)
+        return b"\n".join(m for msgs in pipe.execute() for m in msgs)
+
+    def _lost(self, p: _Pending, worker: str, taken: bool = False) -> None:
+        """The worker building p died: mark its record lost and send the build again. `taken`:
+        it died after taking the build off the queue and before marking it running."""
         old = p.tid
-        self.registry.lost(old, f"worker {worker} sent no heartbeat for {self.lost_after:.0f}s")
+        why = (f"the worker that took it off the queue is gone (not held for {self.lost_after:.0f}s, never running)"
+               if taken else f"worker {worker} sent no heartbeat for {self.lost_after:.0f}s")
+        self.registry.lost(old, why)
         self.lost.append((p.job.recipe, worker, self.lost_after))
         p.losses += 1
         if p.losses >= settings.max_deliveries():
             self._resolve(p, BuildOutcome(
                 recipe=p.job.recipe, ok=False, log_path=p.job.log_path, worker=worker,
-                error=f"recipe '{p.job.recipe}': {p.losses} workers were lost while building it; not handing it "
-                      f"out again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()}); see `forge farm log "
-                      f"{p.job.recipe}`"))
+                error=ForgeError(f"{p.losses} workers were lost while building it; not handing it out again "
+                                 f"(FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()})", recipe=p.job.recipe,
+                                 fix=f"see `forge farm log {p.job.recipe}`")))
             return
         new = f"{p.job.recipe}-{p.job.attempt}-{uuid.uuid4().hex[:10]}"
         with self._lock:
@@ -330,8 +402,9 @@ class CeleryExecutor:
                 return
             p.tid, p.sent, p.sends = new, False, 0
             self._pending[new] = p
-        self._say(f"worker {worker} is lost (no heartbeat for {self.lost_after:.0f}s): re-sending "
-                  f"{p.job.recipe} as task {new}")
+        who = ("the worker that took it died before starting it" if taken
+               else f"worker {worker} is lost (no heartbeat for {self.lost_after:.0f}s)")
+        self._say(f"{who}: re-sending {p.job.recipe} as task {new}")
         self._outbox.put(new)
 
     def _collect(self, tid: str) -> None:
@@ -361,38 +434,43 @@ class CeleryExecutor:
         log.write_text(header + str(res.get("log", "")), encoding="utf-8")
         if res.get("refused"):
             return BuildOutcome(recipe=job.recipe, ok=False, log_path=str(log), worker=worker,
-                                error=f"recipe '{job.recipe}': worker {worker} refused the build: {res['refused']}")
+                                error=ForgeError(f"worker {worker} refused the build", recipe=job.recipe,
+                                                 cause=str(res["refused"])))
         data = dict(res.get("outcome") or {})
-        if res.get("worker_log_path") and data.get("error"):
-            data["error"] = data["error"].replace(res["worker_log_path"], str(log))
-        outcome = BuildOutcome(**{**data, "packages": [], "log_path": str(log), "worker": worker})
+        outcome = BuildOutcome.from_dict({**data, "packages": [], "log_path": str(log), "worker": worker})
+        if outcome.error is not None and res.get("worker_log_path"):
+            # the worker's log path means nothing here: the log now lives on this machine
+            err, remote = outcome.error, str(res["worker_log_path"])
+            if err.log == remote or (err.log is None and remote in err.message):
+                err.log = str(log)
+            err.message = err.message.replace(remote, str(log))
+            err.cause = err.cause.replace(remote, str(log)) if err.cause else None
         if not outcome.ok:
             return outcome
         got = sorted(str(ref.get("path")) for ref in res.get("packages", []))
         if got != sorted(job.outputs):
             return BuildOutcome(
                 recipe=job.recipe, ok=False, log_path=str(log), worker=worker, seconds=outcome.seconds,
-                error=f"recipe '{job.recipe}': worker {worker} returned {', '.join(got) or 'no package'} but the plan "
-                      f"is exactly {', '.join(sorted(job.outputs))}; nothing was published, check that worker's "
-                      f"forge version")
+                error=ForgeError(f"worker {worker} returned {', '.join(got) or 'no package'} but the plan is exactly "
+                                 f"{', '.join(sorted(job.outputs))}", recipe=job.recipe,
+                                 fix="nothing was published, check that worker's forge version"))
         try:
             outcome.packages = [self._stage(p.tid, ref) for ref in res.get("packages", [])]
         except (BlobError, UnsafePath) as exc:
             return BuildOutcome(recipe=job.recipe, ok=False, transient=True, log_path=str(log), worker=worker,
                                 seconds=outcome.seconds,
-                                error=f"recipe '{job.recipe}': a package from worker {worker} was refused: {exc}")
+                                error=ForgeError(f"a package from worker {worker} was refused", recipe=job.recipe,
+                                                 cause=str(exc)))
         return outcome
 
     def _stage(self, tid: str, ref: dict[str, Any]) -> str:
         subdir, name = check_package(str(ref.get("path")))
         data = self.blobs.get(str(ref.get("sha256")))  # recomputes the sha256
         dest = self.staging / tid / subdir / name
-        write_atomic(dest, data)
+        write_atomic(dest, data, fsync=True)
         return str(dest)
 
     def _clean_staging(self, older_than: float = 3600.0) -> None:
-        import shutil  # noqa: PLC0415
-
         if not self.staging.is_dir():
             return
         cutoff = time.time() - older_than

@@ -60,10 +60,6 @@ class Registry:
         """The build's worker died: a later redelivery of this task is skipped (it was re-sent)."""
         self._set(tid, state="lost", finished=time.time(), error=why)
 
-    def alive(self, tid: str) -> bool:
-        """Whether the worker running this build still sends heartbeats."""
-        return bool(self.r.exists(settings.beat_key(tid)))
-
     def cancel(self, tids: list[str]) -> None:
         for tid in tids:
             if self.state(tid) in ("queued", "running"):

@@ -121,6 +121,16 @@ def beat_key(tid: str) -> str:
     return key("beat", tid)
 
 
+def held_key(tid: str) -> str:
+    """Present while a live worker holds the build (received, not yet finished; TTL lost_after)."""
+    return key("held", tid)
+
+
+def queue_keys() -> list[str]:
+    """The Redis lists kombu keeps the build queue in (one per priority step; 0 is the plain name)."""
+    return [QUEUE] + [f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9)]
+
+
 class FarmConfigError(ForgeError):
     """Redis answered but refused us (password, database, TLS): waiting will not help."""
 

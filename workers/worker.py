@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 import traceback
@@ -21,6 +22,7 @@ import redis
 
 from forge.executors.local import run_in_subprocess
 from forge.executors.warm import WarmRunner
+from forge.errors import ForgeError
 from forge.jobs import BuildJob, BuildOutcome
 
 from . import health, settings
@@ -212,9 +214,26 @@ def _refuse_malformed(r: redis.Redis, registry: Registry, payload: Any, tid: str
     return {"ok": False, "refused": why}
 
 
+def _fault(point: str) -> None:
+    """Fault injection for tests: FORGE_FAULT=<point> kills this whole worker (its process group)."""
+    if os.environ.get("FORGE_FAULT") == point:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) -> dict[str, Any]:
     """Build one payload; always answers the coordinator unless Redis stays unreachable."""
     r = settings.redis_client(url)
+    _fault("worker-took-build")  # between taking the build off the queue and marking it running
+    try:
+        return _run_task(r, payload, task_id=task_id, hostname=hostname)
+    finally:
+        try:
+            r.delete(settings.held_key(task_id))  # this worker no longer holds it (see app._held)
+        except redis.RedisError:
+            pass  # it expires
+
+
+def _run_task(r: redis.Redis, payload: dict[str, Any], *, task_id: str, hostname: str) -> dict[str, Any]:
     registry = Registry(r)
     store = BlobStore(r)
     state_now = retrying(lambda: registry.state(task_id))
@@ -228,10 +247,10 @@ def run_task(payload: dict[str, Any], *, task_id: str, hostname: str, url: str) 
     recipe = str(payload["job"]["recipe"])
     result: dict[str, Any] = {"task_id": task_id, "worker": hostname, "delivery": delivery}
     if delivery > settings.max_deliveries():
-        msg = (f"recipe '{recipe}': {delivery - 1} workers died while building it; not handing it out "
-               f"again (FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()})")
-        result["outcome"] = BuildOutcome(recipe=recipe, ok=False, error=msg, worker=hostname).__dict__
-        registry.finished(task_id, "failed", error=msg)
+        err = ForgeError(f"{delivery - 1} workers died while building it; not handing it out again "
+                         f"(FORGE_FARM_MAX_DELIVERIES={settings.max_deliveries()})", recipe=recipe)
+        result["outcome"] = BuildOutcome(recipe=recipe, ok=False, error=err, worker=hostname).to_dict()
+        registry.finished(task_id, "failed", error=str(err))
         _reply(r, payload, task_id, result)
         return {"ok": False}
     with Heartbeat(r, task_id, hostname):  # set before the record says running, dropped after it says done
@@ -264,7 +283,7 @@ def _build(r: redis.Redis, registry: Registry, store: BlobStore, payload: dict[s
         if outcome.ok:
             result["packages"] = _upload_packages(outcome, Path(job.work_dir) / "output", store)
         outcome.packages = []
-        result["outcome"] = outcome.__dict__
+        result["outcome"] = outcome.to_dict()
         result["log"] = Path(job.log_path).read_text(errors="replace") if Path(job.log_path).exists() else ""
         result["worker_log_path"] = job.log_path
         state = "built" if outcome.ok else "failed"
@@ -277,19 +296,20 @@ def _build(r: redis.Redis, registry: Registry, store: BlobStore, payload: dict[s
     except (BlobError, redis.RedisError) as exc:  # the transfer, not this machine: the coordinator re-sends
         result["outcome"] = BuildOutcome(
             recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
-            error=f"recipe '{recipe}': worker {hostname} could not run the build: {exc}").__dict__
+            error=ForgeError(f"worker {hostname} could not run the build", recipe=recipe, cause=str(exc))).to_dict()
         result["log"] = traceback.format_exc()
     except Exception as exc:  # noqa: BLE001  (a bug here must still answer, not pass for a dead worker)
         why = f"{type(exc).__name__}: {exc}"
         _infra_failure(r, hostname, why)
         result["outcome"] = BuildOutcome(
             recipe=recipe, ok=False, transient=True, worker=hostname, seconds=time.monotonic() - start,
-            error=f"recipe '{recipe}': worker {hostname} failed unexpectedly ({why}); see `forge farm log "
-                  f"{recipe}`").__dict__
+            error=ForgeError(f"worker {hostname} failed unexpectedly ({why})", recipe=recipe,
+                             fix=f"see `forge farm log {recipe}`")).to_dict()
         result["log"] = traceback.format_exc()
     finally:
         shutil.rmtree(task_dir, ignore_errors=True)
-    err = result.get("refused") or (result.get("outcome") or {}).get("error")
+    failure = BuildOutcome.from_dict(result["outcome"]).error_text if result.get("outcome") else None
+    err = result.get("refused") or failure
     retrying(lambda: registry.finished(task_id, state, time.monotonic() - start, err))
     _reply(r, payload, task_id, result)
     return {"ok": state == "built", "state": state}

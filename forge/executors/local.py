@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from ..errors import ForgeError
 from ..jobs import BuildJob, BuildOutcome
 
 
@@ -47,8 +48,8 @@ def run_in_subprocess(job: BuildJob, python: str = sys.executable) -> BuildOutco
 def _died(job: BuildJob, how: str, seconds: float = 0.0) -> BuildOutcome:
     return BuildOutcome(
         recipe=job.recipe, ok=False, log_path=job.log_path, seconds=seconds, transient=True,
-        error=f"recipe '{job.recipe}' ({job.recipe_file}): the build process died ({how}) before "
-              f"reporting; see the log {job.log_path}",
+        error=ForgeError(f"the build process died ({how}) before reporting", recipe=job.recipe,
+                         file=job.recipe_file, log=job.log_path),
     )
 
 

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..fsutil import write_atomic
 from ..jobs import BuildJob, BuildOutcome
 from .local import _died
 
@@ -36,9 +37,7 @@ def serve(reply_fd: int) -> None:
         os.environ.update(env)
         os.chdir(cwd)
         outcome = run_build_job(BuildJob.from_json(Path(job_file).read_text()))
-        tmp = Path(out_file + ".tmp")
-        tmp.write_text(outcome.to_json())
-        os.replace(tmp, out_file)
+        write_atomic(Path(out_file), outcome.to_json())
         sys.stdout.flush()
         sys.stderr.flush()
         os.write(reply_fd, b"done\n")

@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ForgeError
-from ..toolchain.pyodide_dist import BROWSER_RUNTIME
+from ..fsutil import link_or_copy
+from ..toolchain.pyodide_dist import BROWSER_RUNTIME, LOCK_FILE
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 PYODIDE_SUBDIR = "static/pyodide"
-LOCK_FILE = "pyodide-lock.json"
 ALL_JSON = "all.json"
 #: What the kernel's worker installs at start-up besides micropip and piplite (its source:
 #: `initKernel` in the extension's comlink worker). ipykernel and pyodide-kernel are wheels
@@ -94,30 +94,22 @@ def check_view(lock: dict) -> list[str]:
     return problems
 
 
-def _link(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copyfile(src, dest)
-
-
 def _stage_pyodide(view_dir: Path, runtime_dir: Path, dest: Path) -> list[str]:
     """Runtime files from npm pyodide + the view's lock, wheels and all.json, as hard links."""
     lock = json.loads((view_dir / LOCK_FILE).read_text())
     for name in BROWSER_RUNTIME:  # the lock is replaced by the view's
-        _link(runtime_dir / name, dest / name)
+        link_or_copy(runtime_dir / name, dest / name)
     for entry in lock["packages"].values():
-        _link(view_dir / entry["file_name"], dest / entry["file_name"])
+        link_or_copy(view_dir / entry["file_name"], dest / entry["file_name"])
     all_json = json.loads((view_dir / ALL_JSON).read_text())
     for project in all_json.values():
         for rels in project["releases"].values():
             for rel in rels:
                 fn = rel["url"].removeprefix("./")
                 if not (dest / fn).exists():
-                    _link(view_dir / fn, dest / fn)
-    _link(view_dir / ALL_JSON, dest / ALL_JSON)
-    _link(view_dir / LOCK_FILE, dest / LOCK_FILE)
+                    link_or_copy(view_dir / fn, dest / fn)
+    link_or_copy(view_dir / ALL_JSON, dest / ALL_JSON)
+    link_or_copy(view_dir / LOCK_FILE, dest / LOCK_FILE)
     return sorted(lock["packages"])
 
 

@@ -1,5 +1,5 @@
 """CLI for the Pyodide view (`forge pyodide ...`) and `forge serve`. Thin: the work is in
-publish_view, validate_lock, run_with_view and forge.serve."""
+publish_view, validate_lock, toolchain.run_in_pyodide and forge.serve."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def validate(channel: Optional[Path] = ChannelOpt) -> None:
 def check(names: list[str] = typer.Argument(None, help="Packages to load (default: every package in the view)."),
           channel: Optional[Path] = ChannelOpt) -> None:
     """Load packages from the view in npm Pyodide under node and import what they declare."""
-    from .lock import LOCK_FILE  # noqa: PLC0415
-    from .node import PyodideRunError, run_with_view  # noqa: PLC0415
+    from ..toolchain.pyodide_dist import LOCK_FILE  # noqa: PLC0415
+    from ..toolchain.pyodide_node import PyodideRunError, run_in_pyodide  # noqa: PLC0415
     from .view import VIEW_DIR  # noqa: PLC0415
 
     view_dir = _channel(channel) / VIEW_DIR
@@ -79,9 +79,9 @@ def check(names: list[str] = typer.Argument(None, help="Packages to load (defaul
     code = ("import importlib, json\nfailed = {}\nfor m in %r:\n    try:\n        importlib.import_module(m)\n"
             "    except Exception as e:\n        failed[m] = repr(e)\njson.dumps(failed)" % imports)
     try:
-        run = run_with_view(view_dir, code, packages=chosen, index_from_view=True)
+        run = run_in_pyodide(code, view_dir=view_dir, packages=chosen, index_from_view=True)
     except PyodideRunError as exc:
-        err.print(f"[red]Pyodide failed[/]: {exc}")
+        err.print(f"[red]Pyodide failed[/]: {exc.detail}")
         raise typer.Exit(1) from None
     failed = json.loads(run.result)
     table = Table("what", "value")

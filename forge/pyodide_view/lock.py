@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .wheel import Artifact, lock_name
 
-LOCK_FILE = "pyodide-lock.json"
 
 
 def lock_entry(art: Artifact, depends: list[str], tool: dict | None = None) -> dict:

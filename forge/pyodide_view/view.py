@@ -21,9 +21,11 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..channel import Channel, partial_path, scratch_dir, sweep_leftovers
+from ..channel import Channel
+from ..fsutil import place_atomic, scratch_dir, sweep_leftovers, write_atomic
 from . import conda_pkg, runtime
-from .lock import LOCK_FILE, lock_entry, render_lock
+from ..toolchain.pyodide_dist import LOCK_FILE
+from .lock import lock_entry, render_lock
 from .piplite import ALL_JSON, release, render_index
 from .requirements import NOT_PYTHON, spec_name, to_pep508
 from .wheel import Artifact, build_shared_library, build_wheel, check_content
@@ -95,25 +97,6 @@ def python_records(channel: Channel) -> list[_Rec]:
     return [newest[n] for n in sorted(newest)]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = partial_path(path)
-    tmp.write_text(text)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _place(src: Path, dest: Path) -> None:
-    """Hard-link (or copy) src to dest through a temporary name."""
-    tmp = partial_path(dest)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
-
-
 def _load_state(view: Path) -> dict:
     try:
         state = json.loads((view / STATE_FILE).read_text())
@@ -131,7 +114,7 @@ def _sync_runtime_files(view: Path, cache_dir: Path | None) -> None:
     for name in runtime.RUNTIME_FILES:
         dest = view / name
         if not dest.is_file() or dest.stat().st_size != (src / name).stat().st_size:
-            _place(src / name, dest)
+            place_atomic(src / name, dest)
 
 
 def publish_view(channel_dir: Path, *, view_dir: Path | None = None, cache_dir: Path | None = None,
@@ -259,7 +242,7 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
                 continue
             dest = view / rw.path.name
             if not dest.is_file() or dest.stat().st_size != rw.path.stat().st_size:
-                _place(rw.path, dest)
+                place_atomic(rw.path, dest)
             runtime_files.add(rw.path.name)
             entries[canonicalize_name(name)] = {**rw.entry, "file_name": rw.path.name, "sha256": rw.sha256,
                                                 "tool": {"wasm-forge": {"source": f"pyodide {runtime.PYODIDE_VERSION} runtime package"}}}
@@ -272,10 +255,10 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
                 entry["depends"] = [d for d in entry["depends"] if d in entries]
         if include_runtime:
             _sync_runtime_files(view, cache_dir)
-        _write_atomic(view / ALL_JSON, render_index(piplite))
-        _write_atomic(view / LOCK_FILE, render_lock(info, entries))
-        _write_atomic(view / STATE_FILE, json.dumps({"format": FORMAT, "packages": new_state}, indent=1,
-                                                    sort_keys=True) + "\n")
+        write_atomic(view / ALL_JSON, render_index(piplite), fsync=True)
+        write_atomic(view / LOCK_FILE, render_lock(info, entries), fsync=True)
+        write_atomic(view / STATE_FILE, json.dumps({"format": FORMAT, "packages": new_state}, indent=1,
+                                                   sort_keys=True) + "\n", fsync=True)
         keep = {e["file_name"] for e in entries.values()} | runtime_files
         for f in view.iterdir():
             if f.is_file() and f.suffix in (".whl", ".zip") and f.name not in keep \

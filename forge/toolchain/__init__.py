@@ -7,12 +7,12 @@ from .cross_env import CrossEnv, prepare_cross_env
 from .errors import ToolchainError
 from .lock import ToolchainLock
 from .pyodide_dist import PyodideDist, fetch_pyodide
-from .pyodide_node import run_in_pyodide
+from .pyodide_node import NodeRun, PyodideRunError, run_in_pyodide
 from .paths import default_cache_dir, default_root_dir
 from .target import PLATFORM_TAG, PYODIDE_ABI_VERSION, PYODIDE_VERSION, PYTHON_VERSION
 
 __all__ = [
-    "Bind", "BuildRoot", "CrossEnv", "PyodideDist", "fetch_pyodide", "prepare_cross_env", "run_in_pyodide",
+    "Bind", "BuildRoot", "CrossEnv", "NodeRun", "PyodideDist", "PyodideRunError", "fetch_pyodide", "prepare_cross_env", "run_in_pyodide",
     "PLATFORM_TAG", "PYODIDE_ABI_VERSION", "PYODIDE_VERSION", "PYTHON_VERSION",
     "ToolchainError", "ToolchainLock", "default_cache_dir", "default_root_dir", "ensure", "run",
 ]

@@ -10,7 +10,6 @@ completion marker and runs every tool once, and rebuilds when either fails.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..fsutil import file_lock
 from .chroot import Bind, chroot_argv, mounts_under
 from .errors import ToolchainError, step_failed
 from .lock import ToolchainLock
@@ -281,13 +281,8 @@ class BuildRoot:
     @contextmanager
     def _flock(self) -> Iterator[None]:
         """One ensure() at a time per root (concurrent workers wait instead of racing)."""
-        self.root_dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.root_dir.with_name(self.root_dir.name + ".flock"), "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(self.root_dir.with_name(self.root_dir.name + ".flock")):
+            yield
 
 
 def ensure(root_dir: Path | None = None, progress: Progress | None = None, rebuild: bool = False) -> ToolchainLock:

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..fsutil import write_atomic
 from . import target
 
 
@@ -47,9 +48,7 @@ class ToolchainLock:
 
     def write(self, path: Path) -> None:
         """Write as JSON atomically (readers never see half a lock)."""
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+        write_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> ToolchainLock:

@@ -5,6 +5,7 @@ we have without CPython's source."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .errors import ToolchainError
 from .paths import default_cache_dir
+from ..fsutil import write_atomic
 from .proc import run_logged
 from .target import PYODIDE_VERSION
 
@@ -26,8 +28,10 @@ BROWSER_RUNTIME = ("pyodide.js", "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.
                    "package.json")
 #: ... what the channel's Pyodide view serves (plus the TypeScript declarations) ...
 VIEW_RUNTIME = (*BROWSER_RUNTIME, "pyodide.d.ts", "ffi.d.ts")
+#: The lock file's name, in npm pyodide and in every view (the one spelling).
+LOCK_FILE = "pyodide-lock.json"
 #: ... and what the emscripten-wasm32 `python` package keeps (the whole runtime, its own lock too).
-PREFIX_RUNTIME = (*VIEW_RUNTIME, "pyodide-lock.json", "README.md")
+PREFIX_RUNTIME = (*VIEW_RUNTIME, LOCK_FILE, "README.md")
 
 SYSCONFIGDATA = "_sysconfigdata__emscripten_wasm32-emscripten.py"
 
@@ -68,6 +72,13 @@ def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None)
     """
     base = (cache_dir or default_cache_dir()) / "npm"
     base.mkdir(parents=True, exist_ok=True)
+    # one fetcher at a time: two forge runs sharing a cold cache would unpack over each other
+    with open(base / f".pyodide-{version}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetch_locked(version, base)
+
+
+def _fetch_locked(version: str, base: Path) -> PyodideDist:
     log = base / "npm.log"
     tarball = base / f"pyodide-{version}.tgz"
     meta_path = base / f"pyodide-{version}.json"
@@ -88,7 +99,7 @@ def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None)
             )
         meta = {"version": version, "integrity": integrity,
                 "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest()}
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     if not (unpacked / "package" / "package.json").is_file():
         tmp = unpacked.with_name(unpacked.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)

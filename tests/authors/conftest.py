@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.testlib import forge_repo_config
 import pytest
 
 from forge import api
@@ -44,7 +45,7 @@ def authors_config(tmp_path_factory: pytest.TempPathFactory) -> ForgeConfig:
     tmp = tmp_path_factory.mktemp("authors")
     given = os.environ.get("FORGE_TEST_AUTHORS_CHANNEL")
     channel = Path(given) if given else tmp / "channel"
-    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=tmp / "state")
+    return forge_repo_config(channel, tmp / "state")
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +60,11 @@ def authors_channel(authors_config: ForgeConfig) -> Path:
 def numpy_channel(authors_channel: Path, authors_config: ForgeConfig,
                   tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same channel with numpy (and its Pyodide view wheel) in it: the packages of the
-    session's one cold numpy build (tests.forge_testlib.cold_numpy_build), published here."""
+    session's one cold numpy build (tests.support.testlib.cold_numpy_build), published here."""
     if not os.environ.get("FORGE_TEST_AUTHORS_CHANNEL"):
         from forge.channel import Channel  # noqa: PLC0415
         from forge.pyodide_view import publish_view  # noqa: PLC0415
-        from tests.forge_testlib import cold_numpy_build  # noqa: PLC0415
+        from tests.support.testlib import cold_numpy_build  # noqa: PLC0415
 
         built = cold_numpy_build(tmp_path_factory)[0].channel_dir
         Channel(authors_channel).publish(sorted((built / "emscripten-wasm32").glob("numpy-*.conda")))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from forge.errors import ForgeError
-from tests.forge_testlib import forge_cli
+from tests.support.testlib import forge_cli
 
-from .samples import _write, numpy_c_project, pure_project
+from tests.support.samples import numpy_c_project, pure_project, pyproject, write_project
 
 
 def test_forge_ci_pure_project(authors_channel: Path, wasm_venv, pypi_server: str, tmp_path: Path) -> None:
@@ -67,19 +67,8 @@ def test_publish_to_a_real_index_and_install_back(authors_channel: Path, pypi_se
     from forge.authors.wheel import build_wheel
     from forge.config import ForgeConfig
 
-    proj = _write(tmp_path / "ctiny", {
-        "pyproject.toml": """
-            [build-system]
-            requires = ["setuptools>=68"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "forge-ctiny"
-            version = "0.3.0"
-            description = "A tiny C extension"
-            readme = "README.md"
-            license = "MIT"
-            """,
+    proj = write_project(tmp_path / "ctiny", {
+        "pyproject.toml": pyproject("forge-ctiny", "0.3.0", "A tiny C extension", test_extra=False),
         "README.md": "# forge-ctiny\n",
         "setup.py": """
             from setuptools import Extension, setup
@@ -155,7 +144,7 @@ def test_github_actions_workflow_calls_forge_ci() -> None:
     """docs/ci/github-actions.yml is valid YAML and runs the commands the docs describe."""
     from ruamel.yaml import YAML
 
-    from tests.forge_testlib import REPO
+    from tests.support.testlib import REPO
 
     wf = YAML(typ="safe").load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
     runs = "\n".join(step.get("run", "") for step in wf["jobs"]["wasm"]["steps"])

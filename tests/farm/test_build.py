@@ -6,12 +6,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.support.testlib import forge_repo_config
 from forge import api
 from workers.cli import app as farm_app
 from workers.executor import CeleryExecutor
 from workers.registry import Registry
 
-from .conftest import Synth, Workers, assert_channel_consistent
+from .conftest import Synth, assert_channel_consistent
+from tests.support.farm import Workers
 
 
 def diamond(synth: Synth, seconds: float = 1.0) -> None:
@@ -24,10 +26,7 @@ def diamond(synth: Synth, seconds: float = 1.0) -> None:
 
 def test_graph_builds_on_two_workers_and_publishes(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
     diamond(synth, seconds=2.0)
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     with CeleryExecutor(redis_server.url, cfg) as ex:
         report = api.build(["top"], cfg, executor=ex)
@@ -82,7 +81,7 @@ def test_status_and_log_commands(synth: Synth, workers: Workers, redis_server) -
     assert "the tool is unhappy" in res.output
     res = runner.invoke(farm_app, ["log", "no-such-recipe", "--farm", redis_server.url])
     assert res.exit_code == 1
-    from .conftest import free_port
+    from tests.support.farm import free_port
 
     res = runner.invoke(farm_app, ["status", "--farm", f"redis://:hunter2@127.0.0.1:{free_port()}/0"])
     assert res.exit_code == 1
@@ -147,15 +146,12 @@ def test_real_sdist_recipe_travels_with_sources_and_wheelhouse(tmp_path: Path, w
     """The repo's iniconfig recipe: its verified sdist and build wheels go through Redis, the
     worker installs from its own copy, tests resolve against the mirrored channel."""
 
-    from forge.config import ForgeConfig
     from forge.workspace import Workspace
 
-    from .conftest import REPO
 
     cache = tmp_path / "cache"  # its own: a fresh machine has nothing cached
     monkeypatch.setenv("FORGE_CACHE", str(cache))
-    cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp_path / "channel",
-                           state_dir=tmp_path / "state")
+    cfg = forge_repo_config(tmp_path / "channel", tmp_path / "state")
     src = Workspace(cfg).recipe("iniconfig").outputs[0].sources[0]
     # a fresh clone has no cached sdist: the coordinator's fetch phase downloads it first
     workers.start("w1")

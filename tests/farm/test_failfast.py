@@ -15,7 +15,8 @@ import pytest
 from workers import settings
 from workers.executor import CeleryExecutor
 
-from .conftest import RedisServer, Synth, Workers
+from .conftest import Synth
+from tests.support.farm import RedisServer, Workers
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_tls_mismatch_named_both_ways(tmp_path: Path) -> None:
     import shutil  # noqa: PLC0415
     import time  # noqa: PLC0415
 
-    from .conftest import free_port  # noqa: PLC0415
+    from tests.support.farm import free_port  # noqa: PLC0415
 
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")

@@ -16,7 +16,8 @@ from workers.executor import CeleryExecutor
 from workers.registry import Registry
 from workers.status import farm_status
 
-from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import KILL_POOL_CHILD, KILL_RUNNER, Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def running_on(redis_server, recipe: str) -> str | None:  # noqa: ANN001
@@ -32,10 +33,7 @@ def test_worker_killed_mid_build_is_rerun_within_a_minute(synth: Synth, workers:
     synth.add("k-base", 0.2)
     synth.add("k-slow", 4.0, deps=("k-base",))
     synth.add("k-top", 0.2, deps=("k-slow",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     killed: list[tuple[str, str, float]] = []
     seen: list[str] = []
@@ -130,10 +128,7 @@ def test_redis_restarted_mid_run_finishes(synth: Synth, workers: Workers, redis_
     synth.add("r1", 0.2)
     synth.add("r2", 3.0, deps=("r1",))
     synth.add("r3", 0.2, deps=("r2",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
 
     def restart() -> None:
@@ -187,10 +182,7 @@ def test_coordinator_interrupted_then_resumed(synth: Synth, workers: Workers, re
     synth.add("s1", 0.2)
     synth.add("s2", 4.0, deps=("s1",))
     synth.add("s3", 0.2, deps=("s2",))
-    workers.start("w1", wait=False)
-    workers.start("w2", wait=False)
-    workers.wait_ready("w1")
-    workers.wait_ready("w2")
+    workers.start_ready("w1", "w2")
     cfg = synth.config()
     cmd = [sys.executable, "-m", "forge.cli", "build", "s3", "--farm", redis_server.url,
            "--channel", str(cfg.channel_dir), "--recipes", str(cfg.recipes_dir)]
@@ -210,3 +202,39 @@ def test_coordinator_interrupted_then_resumed(synth: Synth, workers: Workers, re
     assert again.returncode == 0, again.stderr
     assert assert_channel_consistent(cfg.channel_dir) == {"s1", "s2", "s3"}
     assert synth.count("s1") == 1
+
+
+def test_worker_dying_after_taking_a_build_before_running_it(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+    """Default settings (visibility timeout 4 h): a worker takes the build off the queue and
+    dies before marking it running (injected: FORGE_FAULT kills its whole process group there).
+    No heartbeat ever existed; the coordinator sees the build taken but held by no live worker
+    and re-sends it within lost_after (+ a few seconds), not after the visibility timeout."""
+    from workers import settings  # noqa: PLC0415
+
+    synth.add("t-one", 0.2)
+    workers.start("w1", extra_env={"FORGE_FAULT": "worker-took-build"})
+    cfg = synth.config()
+    died: list[float] = []
+
+    def replace_worker() -> None:
+        wait_for(lambda: workers.procs["w1"].poll() is not None, timeout=120, what="w1 to die")
+        died.append(time.monotonic())
+        workers.start("w2")
+
+    t = threading.Thread(target=replace_worker)
+    t.start()
+    with CeleryExecutor(redis_server.url, cfg) as ex:
+        report = api.build(["t-one"], cfg, executor=ex, view=False)
+    done = time.monotonic()
+    t.join()
+    assert report.ok, {n: r.error for n, r in report.results.items()}
+    took = done - died[0]
+    print(f"run finished {took:.1f}s after the worker died (lost_after {settings.lost_after():.0f}s)")
+    assert took < settings.lost_after() + 15, f"the run took {took:.1f}s after the worker died"
+    recs = Registry(redis_server.client()).find("t-one")
+    assert sorted(r["state"] for r in recs) == ["built", "lost"]
+    (lost,) = [r for r in recs if r["state"] == "lost"]
+    assert "never running" in lost["error"] and "worker" not in lost  # w1 never marked it running
+    assert [r["worker"].split("@")[0] for r in recs if r["state"] == "built"] == ["w2"]
+    assert synth.count("t-one", "start") == 1
+    assert assert_channel_consistent(cfg.channel_dir) == {"t-one"}

@@ -15,7 +15,8 @@ import pytest
 from forge import api
 from workers.executor import CeleryExecutor
 
-from .conftest import Synth, Workers, free_port, wait_for
+from .conftest import Synth, wait_for
+from tests.support.farm import Workers, free_port
 
 pytest.importorskip("flower", reason="pip install flower to test it")
 

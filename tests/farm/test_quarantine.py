@@ -15,7 +15,8 @@ from workers.health import quarantine_key
 from workers.registry import Registry
 from workers.status import farm_status
 
-from .conftest import Synth, Workers, assert_channel_consistent, wait_for
+from .conftest import Synth, assert_channel_consistent, wait_for
+from tests.support.farm import Workers
 
 
 def test_worker_failing_its_health_check_does_not_start(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001

@@ -33,7 +33,8 @@ def test_one_worker_starts_the_critical_path_first_and_two_stay_near_the_bound()
 
     store = Durations(None)
     store.seconds = secs
-    run_graph(["x", "a", "b", "c"], deps, prepare, ex, lambda j, o: None, durations=store, wait_fn=ex.wait)
+    run_graph(["x", "a", "b", "c"], deps, prepare, ex, lambda j, o: None, durations=store, wait_fn=ex.wait,
+              background_publish=False)
     assert [name for _, name in ex.starts][:1] == ["a"]
 
     order, deps, secs = synthetic()

@@ -20,7 +20,8 @@ from workers.payload import check_payload, make_payload
 from workers.safety import UnsafePath, check_package, check_relpath, safe_join
 from workers.worker import result_key
 
-from .conftest import RedisServer, Synth, Workers, wait_for
+from .conftest import Synth, wait_for
+from tests.support.farm import RedisServer, Workers
 
 
 def test_default_farm_is_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +115,8 @@ def test_tampered_package_is_not_staged(tmp_path: Path, synth: Synth, redis_serv
 
 def test_password_protected_farm(tmp_path: Path, synth: Synth, monkeypatch: pytest.MonkeyPatch) -> None:
     """A redis://:PASSWORD@host URL is passed straight to Celery and redis-py, on both sides."""
-    from .conftest import TEST_ENV, Workers
+    from .conftest import TEST_ENV
+    from tests.support.farm import Workers
 
     server = RedisServer(tmp_path / "redis-auth", password="s3cret-" + uuid.uuid4().hex[:6])
     server.start()

@@ -4,7 +4,7 @@ the probe cell the browser runs (a compiled package when the channel has one).
 
 The channel is a temp dir that starts empty (never seeded from the repo's ./channel: no test
 leans on what another run left), so every kernel recipe is built and its tests run in wasm.
-It is seeded with the compiled packages tests.forge_testlib.wasm_build cross-builds (markupsafe, lz4, ...; shared
+It is seeded with the compiled packages tests.support.testlib.wasm_build cross-builds (markupsafe, lz4, ...; shared
 with tests/platform and tests/pyodide_view, once per session), so even a fresh clone's run
 probes a compiled package; without root (no build root) that part is left out."""
 
@@ -21,10 +21,10 @@ from forge import api
 from forge.channel import Channel
 from forge.config import ForgeConfig
 from forge.lite import SiteReport, build_site
-from forge.lite.browser import check_browser, notebook_json
-from forge.lite.probe import Probe, pick_probe
+from tests.support.browser import check_browser, notebook_json
+from tests.support.probe import Probe, pick_probe
 from forge.lite.site import PYODIDE_SUBDIR
-from tests.forge_testlib import wasm_build
+from tests.support.testlib import wasm_build
 
 #: What the kernel needs from the channel, plus the noarch package the probe falls back to.
 TARGETS = ["micropip", "comm", "jedi", "ipython", "python-dateutil"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from forge.config import repo_root
 from forge.lite import SiteReport
-from forge.lite.browser import run_notebook
+from tests.support.browser import run_notebook
 from forge.serve import serving
 
 

@@ -98,7 +98,7 @@ def test_command_line(tmp_path: Path, lite_channel: Path) -> None:
 
 
 def test_probe_prefers_a_compiled_package() -> None:
-    from forge.lite.probe import pick_probe  # noqa: PLC0415
+    from tests.support.probe import pick_probe  # noqa: PLC0415
 
     def entry(fn: str, imports: list[str], kind: str = "package") -> dict:
         return {"file_name": fn, "imports": imports, "package_type": kind}

@@ -2,7 +2,7 @@
 under node), shared by every test here; pywavelets and bottleneck are built on it only when a
 test that needs them runs (they are not in CI's core set: `@pytest.mark.recipes`).
 
-This is the headline proven cold (tests.forge_testlib.cold_numpy_build): numpy is built with
+This is the headline proven cold (tests.support.testlib.cold_numpy_build): numpy is built with
 its own empty FORGE_STATE, FORGE_CACHE and channel, as on a fresh machine (only the build root,
 which set-up makes, is reused), so it cannot pass on wheels or sdists another test fetched."""
 
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig
-from tests.forge_testlib import ChannelPackages, cold_numpy_build  # noqa: E402
+from tests.support.testlib import ChannelPackages, cold_numpy_build  # noqa: E402
 
 DOWNSTREAM = ["pywavelets", "bottleneck"]
 

@@ -70,10 +70,10 @@ def test_figure_renders_png_under_python_wasm(numpy_channel, mpl_channel, tmp_pa
 
 @pytest.mark.recipes("matplotlib")
 def test_pyodide_draws_from_the_channel_view(numpy_channel, mpl_channel) -> None:  # noqa: ANN001
-    from forge.pyodide_view.node import run_with_view
+    from forge.toolchain.pyodide_node import run_in_pyodide
 
     code = DRAW + "base64.b64encode(buf.getvalue()).decode()"
-    run = run_with_view(numpy_channel.channel / "pyodide", code, packages=["matplotlib"])
+    run = run_in_pyodide(code, view_dir=numpy_channel.channel / "pyodide", packages=["matplotlib"])
     data = base64.b64decode(run.result)
     assert _png_size(data) == (480, 240) and len(data) > 10_000, len(data)
     assert {"matplotlib", "pillow", "kiwisolver", "contourpy"} <= set(run.loaded), run.loaded
@@ -100,7 +100,7 @@ def test_jupyterlite_cell_draws_a_png_figure_offline(numpy_channel, mpl_channel,
     import json
 
     from forge.lite import build_site
-    from forge.lite.browser import check_browser, notebook_json, run_notebook
+    from tests.support.browser import check_browser, notebook_json, run_notebook
     from forge.serve import serving
 
     why = check_browser()

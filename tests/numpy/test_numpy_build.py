@@ -104,11 +104,11 @@ def test_noop_rebuild_builds_nothing(numpy_channel) -> None:  # noqa: ANN001
 
 
 def test_pyodide_loads_numpy_from_the_channel_view(numpy_channel) -> None:  # noqa: ANN001
-    from forge.pyodide_view.node import run_with_view  # noqa: PLC0415
+    from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: PLC0415
 
     code = ("import numpy as np, pywt, bottleneck as bn\n"
             "a = np.random.default_rng(0).random((20, 20))\n"
             "f'{np.__version__} {np.linalg.det(a @ a.T) > 0} {len(pywt.wavedec(np.arange(64.), \"db1\"))} "
             "{bn.nanmax(np.array([1., np.nan, 3.]))}'")
-    run = run_with_view(numpy_channel.channel / "pyodide", code, packages=["numpy", "pywavelets", "bottleneck"])
+    run = run_in_pyodide(view_dir=numpy_channel.channel / "pyodide", code=code, packages=["numpy", "pywavelets", "bottleneck"])
     assert run.result == "2.5.5 True 7 3.0", run.result

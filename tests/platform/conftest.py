@@ -12,8 +12,8 @@ import pytest
 
 from forge import api
 from forge.config import ForgeConfig
-from tests.forge_testlib import WASM_COMPILED as COMPILED
-from tests.forge_testlib import ChannelPackages
+from tests.support.testlib import WASM_COMPILED as COMPILED
+from tests.support.testlib import ChannelPackages
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,8 +42,8 @@ def config_for(tmp: Path, recipes: Path | None = None, channel: Path | None = No
 def wasm_channel(tmp_path_factory: pytest.TempPathFactory) -> WasmChannel:
     """python + pytest (their tests' requirement), then every compiled recipe, built for real
     (cross builds, wasm tests and all) into a fresh channel (shared with tests/pyodide_view
-    and tests/lite: tests.forge_testlib.wasm_build builds it once per session)."""
-    from tests.forge_testlib import wasm_build  # noqa: PLC0415
+    and tests/lite: tests.support.testlib.wasm_build builds it once per session)."""
+    from tests.support.testlib import wasm_build  # noqa: PLC0415
 
     cfg, report = wasm_build(tmp_path_factory)
     return WasmChannel(cfg, report, cfg.channel_dir.parent)

@@ -38,6 +38,17 @@ def snapshot(channel: Path) -> dict[str, int]:
     return {str(p.relative_to(channel)): p.stat().st_size for p in channel.rglob("*.conda")}
 
 
+def build_refused(wasm_channel, tmp: Path, name: str, recipe: str):  # noqa: ANN001, ANN201
+    """Build one bad recipe against a private copy of the wasm channel: it must fail and leave the
+    channel's packages as they were. Returns its RecipeResult (the sentence is in `.error`)."""
+    cfg = config_for(tmp, repo_with(tmp, wasm_channel, {name: recipe}), private_channel(wasm_channel, tmp))
+    before = snapshot(cfg.channel_dir)
+    res = api.build([name], cfg, jobs=1, view=False).results[name]
+    assert res.status == "failed"
+    assert snapshot(cfg.channel_dir) == before
+    return res
+
+
 MARKUPSAFE = (REPO / "recipes" / "markupsafe" / "recipe.yaml").read_text()
 
 LINUX_ONLY = """\
@@ -105,15 +116,9 @@ def test_failing_wasm_test_is_not_published(wasm_channel, tmp_path: Path) -> Non
         "      - python-wasm -m pytest -q -p no:cacheprovider tests\n",
         "      - python-wasm -c \"import markupsafe; assert markupsafe.escape('<') == '<', 'escaped in wasm'\"\n")
     assert bad != MARKUPSAFE
-    rdir = repo_with(tmp_path, wasm_channel, {"markupsafe-badtest": bad})
-    cfg = config_for(tmp_path, rdir, private_channel(wasm_channel, tmp_path))
-    before = snapshot(cfg.channel_dir)
-    report = api.build(["markupsafe-badtest"], cfg, jobs=1, view=False)
-    res = report.results["markupsafe-badtest"]
-    assert res.status == "failed"
+    res = build_refused(wasm_channel, tmp_path, "markupsafe-badtest", bad)
     assert "its wasm tests failed: test 1 (script) failed in python-wasm" in res.error
     assert "AssertionError: escaped in wasm" in res.error
-    assert snapshot(cfg.channel_dir) == before
 
 
 WRONG_ABI = """\
@@ -143,15 +148,9 @@ tests:
 
 
 def test_wrong_abi_package_is_not_published(wasm_channel, tmp_path: Path) -> None:
-    rdir = repo_with(tmp_path, wasm_channel, {"wrongabi": WRONG_ABI})
-    cfg = config_for(tmp_path, rdir, private_channel(wasm_channel, tmp_path))
-    before = snapshot(cfg.channel_dir)
-    report = api.build(["wrongabi"], cfg, jobs=1, view=False)
-    res = report.results["wrongabi"]
-    assert res.status == "failed"
+    res = build_refused(wasm_channel, tmp_path, "wrongabi", WRONG_ABI)
     assert ("lib/python3.14/site-packages/wrongabi.cpython-314-wasm32-emscripten.so is an ELF x86-64 shared "
             "object (built with the host compiler, not emscripten)") in res.error
-    assert snapshot(cfg.channel_dir) == before
 
 
 def test_js_exception_abi_side_module_is_rejected(tmp_path: Path) -> None:

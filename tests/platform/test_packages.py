@@ -63,7 +63,7 @@ def test_all_work_in_npm_pyodide(wasm_prefix: Path) -> None:
         *stmts, last = code.rsplit(";", 1) if ";" in code else ("", code)
         lines += [s.strip() for s in stmts if s.strip()] + [f"results.append(str({last.strip()}))"]
     lines.append("'|'.join(results)")
-    got = run_in_pyodide("\n".join(lines), pyodide_files(wasm_prefix)).split("|")
+    got = run_in_pyodide("\n".join(lines), pyodide_files(wasm_prefix)).result.split("|")
     assert got == [EXERCISE[n][1] for n in COMPILED]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forge.pyodide_view.node import run_with_view
+from forge.toolchain.pyodide_node import run_in_pyodide
 from forge.serve import serving
 
 pytestmark = pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
@@ -26,7 +26,7 @@ def test_arithmetic():
 
 
 def test_dateutil_loads_with_its_dependencies_and_parses(view_dir: Path) -> None:
-    run = run_with_view(view_dir, (
+    run = run_in_pyodide(view_dir=view_dir, code=(
         "from dateutil import parser\n"
         "d = parser.parse('Wed, 25 Nov 2026 12:40:05 +0100')\n"
         "(d.isoformat(), str(d.utcoffset()))"), packages=["python-dateutil"])
@@ -37,7 +37,7 @@ def test_dateutil_loads_with_its_dependencies_and_parses(view_dir: Path) -> None
 
 def test_pytest_main_runs_a_test_file_in_pyodide(view_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "test_in_wasm.py").write_text(TEST_FILE)
-    run = run_with_view(view_dir, (
+    run = run_in_pyodide(view_dir=view_dir, code=(
         "import os, pytest\nos.chdir('/home/pyodide/t')\n"
         "int(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_in_wasm.py']))"),
         packages=["pytest", "python-dateutil"], files={"/home/pyodide/t/test_in_wasm.py": tmp_path / "test_in_wasm.py"})
@@ -48,7 +48,7 @@ def test_pytest_main_runs_a_test_file_in_pyodide(view_dir: Path, tmp_path: Path)
 
 def test_micropip_installs_from_the_view_with_the_interpreter_from_the_view(view_dir: Path) -> None:
     """micropip itself comes from the view, and so do pyodide.asm.wasm and the stdlib."""
-    run = run_with_view(view_dir, (
+    run = run_in_pyodide(view_dir=view_dir, code=(
         "import micropip\nawait micropip.install(['attrs', 'hypothesis'])\n"
         "import attrs, hypothesis\n(attrs.__version__, sorted(micropip.list()))"),
         packages=["micropip"], index_from_view=True)
@@ -60,7 +60,7 @@ def test_micropip_installs_a_wheel_url_over_http_reading_its_metadata(view_dir: 
     """A wheel URL bypasses the lock: micropip reads Requires-Dist from our METADATA."""
     wheel = next(view_dir.glob("python_dateutil-*.whl")).name
     with serving(view_dir.parent) as url:
-        run = run_with_view(view_dir, (
+        run = run_in_pyodide(view_dir=view_dir, code=(
             f"import micropip\nawait micropip.install('{url}/pyodide/{wheel}')\n"
             "import dateutil, tzdata\ndateutil.__version__"), packages=["micropip"])
     assert run.result.startswith("4.")
@@ -73,7 +73,7 @@ def test_piplite_installs_from_all_json_over_http(view_dir: Path, piplite_wheel_
     only_micropip = {"info": lock["info"], "packages": {"micropip": lock["packages"]["micropip"]}}
     files = {f"/home/pyodide/piplite/{p.name}": p for p in (piplite_wheel_dir / "piplite").glob("*.py")}
     with serving(view_dir.parent) as url:
-        run = run_with_view(view_dir, (
+        run = run_in_pyodide(view_dir=view_dir, code=(
             "import sys\nsys.path.insert(0, '/home/pyodide')\nimport piplite.piplite as pl\n"
             f"pl._PIPLITE_URLS = ['{url}/pyodide/all.json']\npl._PIPLITE_DISABLE_PYPI = True\n"
             "await pl._install('pytest')\nimport pytest, pluggy, iniconfig\npytest.__version__"),
@@ -83,4 +83,4 @@ def test_piplite_installs_from_all_json_over_http(view_dir: Path, piplite_wheel_
 
 def test_an_unknown_package_fails_instead_of_reaching_a_cdn(view_dir: Path) -> None:
     with pytest.raises(Exception, match="numpy"):
-        run_with_view(view_dir, "None", packages=["numpy"])
+        run_in_pyodide(view_dir=view_dir, code="None", packages=["numpy"])

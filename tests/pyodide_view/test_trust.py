@@ -22,9 +22,9 @@ import pytest
 from forge.channel import Channel
 from forge.errors import ForgeError
 from forge.pyodide_view import publish_view
-from forge.pyodide_view.node import run_with_view
+from forge.toolchain.pyodide_node import run_in_pyodide
 from forge.pyodide_view.runtime import lock_info, runtime_wheel
-from tests.forge_testlib import assert_consistent, forge_env, make_repo, snapshot
+from tests.support.testlib import assert_consistent, forge_env, make_repo, snapshot
 
 SITE = "$PREFIX/site-packages"
 WASM_SITE = "$PREFIX/lib/python3.14/site-packages"
@@ -225,6 +225,6 @@ def test_a_tests_package_is_never_loaded_by_importing_its_parent(tmp_path: Path)
             "from foo.tests import test_value\n"
             "test_value.test_value()\n"
             "json.dumps([loaded, sorted(list(pyodide_js.loadedPackages.object_keys()))])")
-    before, after = json.loads(run_with_view(view, code).result)
+    before, after = json.loads(run_in_pyodide(view_dir=view, code=code).result)
     assert before == ["foo"], "importing foo loaded its tests"
     assert after == ["foo", "foo-tests"]

@@ -3,7 +3,7 @@ modules linked against the shared liblz4 package), cross-built by `forge.api.bui
 their wasm tests, then loaded by npm Pyodide 314.0.7 under node from the view's lock
 (`loadPackage`, `loadPackagesFromImports`, `micropip.install`) and called into.
 
-The channel is tests.forge_testlib.wasm_build's (shared with tests/platform and tests/lite,
+The channel is tests.support.testlib.wasm_build's (shared with tests/platform and tests/lite,
 built once per session); the view goes to a dir of its own, so the channel is not written."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import shutil
 import pytest
 
 from forge.pyodide_view import ViewReport, publish_view, validate_lock
-from forge.pyodide_view.node import run_with_view
+from forge.toolchain.pyodide_node import run_in_pyodide
 from forge.serve import serving
-from tests.forge_testlib import wasm_build
+from tests.support.testlib import wasm_build
 
 pytestmark = pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
 
@@ -67,7 +67,7 @@ def test_the_compiled_lock_validates(wasm_view: ViewReport) -> None:
 
 
 def test_markupsafe_loads_and_its_c_speedups_run(wasm_view: ViewReport) -> None:
-    run = run_with_view(wasm_view.view_dir, MARKUPSAFE, packages=["markupsafe"])
+    run = run_in_pyodide(view_dir=wasm_view.view_dir, code=MARKUPSAFE, packages=["markupsafe"])
     escaped, is_c, so = _result(run.result)
     assert escaped == "&lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt;"
     assert is_c is True and so == SPEEDUPS_SO  # the C module, not the pure-Python fallback
@@ -77,7 +77,7 @@ def test_markupsafe_loads_and_its_c_speedups_run(wasm_view: ViewReport) -> None:
 def test_lz4_loads_its_shared_library_through_the_lock(wasm_view: ViewReport) -> None:
     """loadPackage("lz4") pulls liblz4 (a shared_library zip, unpacked into /usr/lib and loaded
     globally) through the lock's depends; lz4's extension modules then resolve liblz4.so."""
-    run = run_with_view(wasm_view.view_dir, LZ4, packages=["lz4"])
+    run = run_in_pyodide(view_dir=wasm_view.view_dir, code=LZ4, packages=["lz4"])
     block_ok, frame_ok, small, version, so = _result(run.result)
     assert block_ok and frame_ok and small
     assert version == 10904  # liblz4 1.9.4 from recipes/liblz4, not a copy bundled in lz4
@@ -87,7 +87,7 @@ def test_lz4_loads_its_shared_library_through_the_lock(wasm_view: ViewReport) ->
 
 def test_load_packages_from_imports(wasm_view: ViewReport) -> None:
     """Pyodide maps import names to lock entries (`imports`) and loads their closure."""
-    run = run_with_view(wasm_view.view_dir, (
+    run = run_in_pyodide(view_dir=wasm_view.view_dir, code=(
         "import pyodide_js\n"
         "await pyodide_js.loadPackagesFromImports('import markupsafe\\nfrom lz4 import frame')\n"
         + MARKUPSAFE.rsplit("\n", 1)[0] + "\nimport lz4.frame\n"
@@ -104,7 +104,7 @@ def test_micropip_installs_compiled_packages_offline(wasm_view: ViewReport) -> N
     `forge serve` on 127.0.0.1, and lz4 by name: the lock gives it liblz4 as a dependency."""
     wheel = next(wasm_view.view_dir.glob("markupsafe-*.whl")).name
     with serving(wasm_view.view_dir) as url:
-        run = run_with_view(wasm_view.view_dir, (
+        run = run_in_pyodide(view_dir=wasm_view.view_dir, code=(
             f"import micropip\nawait micropip.install('{url}/{wheel}')\n"
             "await micropip.install('lz4')\n"
             + MARKUPSAFE.rsplit("\n", 1)[0] + "\nimport lz4.block\n"

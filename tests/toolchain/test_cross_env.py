@@ -63,4 +63,4 @@ def test_extension_loads_in_pyodide(build_root: BuildRoot, tmp_path: Path) -> No
         "import sys, json\nsys.path.insert(0, '/ext')\nimport forgetest\n"
         "json.dumps([forgetest.twice(21), forgetest.info(), sys.version.split()[0]])",
         files={f"/ext/{so}": tmp_path / so}, cache_dir=build_root.cache_dir)
-    assert json.loads(result) == [42, [4, 4, 2**31 - 1], "3.14.2"]
+    assert json.loads(result.result) == [42, [4, 4, 2**31 - 1], "3.14.2"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from forge.config import ForgeConfig
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def sha256(path: Path) -> str:
@@ -54,6 +54,29 @@ def make_repo(root: Path, recipes: dict[str, str], *, variants: str | None = Non
 def repo_config(root: Path, channel: Path | None = None) -> ForgeConfig:
     return ForgeConfig.load(root=root, recipes_dir=root / "recipes", channel_dir=channel or root / "channel",
                             state_dir=root / "state")
+
+
+def forge_repo_config(channel: Path, state: Path) -> ForgeConfig:
+    """This repository's own recipes into `channel`, with the build state in `state`."""
+    return ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=channel, state_dir=state)
+
+
+def timed_rebuilds(recipe: str, base: Path, tmp: Path, state: Path, runs: int = 3) -> list[tuple[float, object]]:
+    """Build `recipe` through api.build (no view refresh) `runs` times, each into a fresh copy
+    of the channel `base`, so it is built again rather than found up to date: (seconds, report)."""
+    import time  # noqa: PLC0415
+
+    from forge import api  # noqa: PLC0415
+
+    out: list[tuple[float, object]] = []
+    for i in range(runs):
+        channel = tmp / f"rebuild-{recipe}-{i}"
+        shutil.copytree(base, channel)
+        t = time.perf_counter()
+        report = api.build([recipe], forge_repo_config(channel, state), jobs=1, view=False)
+        out.append((time.perf_counter() - t, report))
+        assert report.ok, report.results
+    return out
 
 
 def forge_env(root: Path | None = None, **extra: str) -> dict[str, str]:
@@ -108,14 +131,6 @@ def assert_consistent(channel: Path) -> dict[str, dict]:
     return records
 
 
-def output_text(proc: subprocess.CompletedProcess) -> str:
-    return proc.stdout + proc.stderr
-
-
-def error_lines(proc: subprocess.CompletedProcess, needle: str) -> list[str]:
-    return [ln.strip() for ln in output_text(proc).splitlines() if needle in ln]
-
-
 #: The compiled recipes (C, C++, Cython, a shared library and its user) the wasm suites build.
 WASM_COMPILED = ["markupsafe", "cymem", "ujson", "memory-allocator", "liblz4", "lz4"]
 _WASM_BUILD: dict[str, tuple] = {}
@@ -152,8 +167,7 @@ def wasm_build(tmp_path_factory) -> tuple[ForgeConfig, object]:
 
         ensure()
         tmp = tmp_path_factory.mktemp("wasm-channel")
-        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                               state_dir=tmp / "state")
+        cfg = forge_repo_config(tmp / "channel", tmp / "state")
         for targets in (["python", "pytest"], WASM_COMPILED):
             report = api.build(targets, cfg, jobs=2, view=False)
             assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
@@ -177,8 +191,7 @@ def cold_numpy_build(tmp_path_factory) -> tuple[ForgeConfig, object, float, Path
 
         ensure()
         tmp = tmp_path_factory.mktemp("numpy-channel")
-        cfg = ForgeConfig.load(root=REPO, recipes_dir=REPO / "recipes", channel_dir=tmp / "channel",
-                               state_dir=tmp / "state")
+        cfg = forge_repo_config(tmp / "channel", tmp / "state")
         saved = os.environ.get("FORGE_CACHE")
         os.environ["FORGE_CACHE"] = str(tmp / "cache")  # empty: sources, wheels, the Pyodide tarball
         try:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config import install_root
-from ..errors import ForgeError
+from forge.errors import ForgeError
+from tests.support.testlib import REPO
 
 DRIVER = Path(__file__).with_name("driver.cjs")
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +48,8 @@ class BrowserRun:
 
 
 def node_modules() -> Path:
-    return install_root() / "node_modules"
+    """Where scripts/setup-lite.sh put npm playwright-core: the checkout's node_modules/."""
+    return REPO / "node_modules"
 
 
 def check_browser() -> str | None:

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
+def write_project(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -14,26 +14,35 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def pyproject(name: str, version: str, description: str, *, build_requires: tuple[str, ...] = (),
+              dependencies: tuple[str, ...] | None = None, test_extra: bool = True, tail: str = "") -> str:
+    """A sample's pyproject.toml: setuptools (plus `build_requires`), MIT, a README; optionally
+    requires-python + dependencies and a `test` extra with pytest; `tail` appended as is."""
+    requires = ", ".join(f'"{r}"' for r in ("setuptools>=68", *build_requires))
+    text = f"""\
+[build-system]
+requires = [{requires}]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "{version}"
+description = "{description}"
+readme = "README.md"
+license = "MIT"
+"""
+    if dependencies is not None:
+        text += 'requires-python = ">=3.11"\ndependencies = [' + ", ".join(f'"{d}"' for d in dependencies) + "]\n"
+    if test_extra:
+        text += '\n[project.optional-dependencies]\ntest = ["pytest"]\n'
+    return text + tail
+
+
 def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> Path:
     """src layout, setuptools, one runtime dependency, tests that must run in wasm."""
-    return _write(root, {
-        "pyproject.toml": f"""
-            [build-system]
-            requires = ["setuptools>=68"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "{name}"
-            version = "{version}"
-            description = "A pure sample project for the forge's tests"
-            readme = "README.md"
-            license = "MIT"
-            requires-python = ">=3.11"
-            dependencies = ["six"]
-
-            [project.optional-dependencies]
-            test = ["pytest"]
-            """,
+    return write_project(root, {
+        "pyproject.toml": pyproject(name, version, "A pure sample project for the forge's tests",
+                                    dependencies=("six",)),
         "README.md": f"# {name}\n\nA sample.\n",
         f"src/{name}/__init__.py": """
             import sys
@@ -59,27 +68,10 @@ def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> P
 def numpy_c_project(root: Path, name: str = "cnumsum", version: str = "0.1.0") -> Path:
     """Flat layout (the sources sit next to the tests: they must import the installed wheel),
     setuptools + numpy in [build-system].requires, a C extension on numpy's C API."""
-    return _write(root, {
-        "pyproject.toml": f"""
-            [build-system]
-            requires = ["setuptools>=68", "numpy>=2"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "{name}"
-            version = "{version}"
-            description = "A C extension on numpy's C API, a sample for the forge's tests"
-            readme = "README.md"
-            license = "MIT"
-            requires-python = ">=3.11"
-            dependencies = ["numpy>=2"]
-
-            [project.optional-dependencies]
-            test = ["pytest"]
-
-            [tool.setuptools]
-            packages = ["{name}"]
-            """,
+    return write_project(root, {
+        "pyproject.toml": pyproject(name, version, "A C extension on numpy's C API, a sample for the forge's tests",
+                                    build_requires=("numpy>=2",), dependencies=("numpy>=2",),
+                                    tail=f'\n[tool.setuptools]\npackages = ["{name}"]\n'),
         "README.md": f"# {name}\n\nSums float64 arrays in C.\n",
         "setup.py": f"""
             import numpy
