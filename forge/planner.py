@@ -12,7 +12,7 @@ from .graph import NOARCH_TEST_PLATFORM, Graph
 from .jobs import BuildJob
 from .recipes import Recipe, refuse_unverified_sources
 from .buildreqs import HOST, Interpreter, build_requirements, merged_wheel_set, wheel_set
-from .sources import SourceCache
+from .sources import SourceCache, is_debian_orig
 from .workspace import Workspace
 
 
@@ -88,7 +88,7 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
             seen.add(src.sha256)
             path = cache.fetch(src, recipe=name, file=shown)
             paths.append(path)
-            if src.filename.endswith((".tar.gz", ".zip")):
+            if src.filename.endswith((".tar.gz", ".zip")) and not is_debian_orig(src.filename):
                 for interp in interps:
                     needs[interp] |= set(build_requirements(path, src.sha256, interp, ws.config.constraints_file,
                                                             ws.config.cache_dir, recipe=name, file=shown))

@@ -33,6 +33,7 @@ class BrowserRun:
     page_errors: list[str] = field(default_factory=list)
     screenshot: Path | None = None
     attempts: int = 0  # Shift+Enter presses until the cell started
+    images: list[dict] = field(default_factory=list)  # <img> in the cell's output: type, width, height, bytes
 
     @property
     def bytes(self) -> int:
@@ -95,4 +96,5 @@ def run_notebook(url: str, expect: str, *, screenshot: Path | None = None, timeo
                       timings=data.get("timings", {}), requests=data.get("requests", []),
                       offsite=data.get("offsite", []), console=data.get("console", []),
                       page_errors=data.get("pageErrors", []), attempts=int(data.get("attempts") or 0),
+                      images=data.get("images", []),
                       screenshot=Path(data["screenshot"]) if data.get("screenshot") else None)

@@ -96,6 +96,10 @@ async function main() {
     result.timings.total_ms = Date.now() - t0;
     result.output = (await out.allInnerTexts()).join('\n');
     result.ok = result.output.includes(opts.expect);
+    // images the cell displayed (a figure's image/png output): type, decoded size, bytes
+    result.images = await cell.locator('.jp-OutputArea-output img').evaluateAll((imgs) => imgs.map((i) => ({
+      type: (i.src.match(/^data:([^;,]+)/) || [null, i.src.slice(0, 40)])[1], width: i.naturalWidth,
+      height: i.naturalHeight, bytes: i.src.startsWith('data:') ? Math.floor(i.src.split(',')[1].length * 3 / 4) : 0 })));
     // let the prompt number settle for the screenshot
     await page.waitForTimeout(300);
   } catch (err) {
