@@ -12,7 +12,7 @@ import pytest
 
 from forge.wasmtest import _extract
 
-# the first test also pays for the session build (numpy, then pywavelets and bottleneck)
+# the first test also pays for the session build (numpy; pywavelets and bottleneck only for the tests marked with them)
 pytestmark = [pytest.mark.usefixtures("numpy_channel"), pytest.mark.timeout(3600)]
 
 
@@ -106,9 +106,19 @@ def test_noop_rebuild_builds_nothing(numpy_channel) -> None:  # noqa: ANN001
 def test_pyodide_loads_numpy_from_the_channel_view(numpy_channel) -> None:  # noqa: ANN001
     from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: PLC0415
 
-    code = ("import numpy as np, pywt, bottleneck as bn\n"
+    code = ("import numpy as np\n"
             "a = np.random.default_rng(0).random((20, 20))\n"
-            "f'{np.__version__} {np.linalg.det(a @ a.T) > 0} {len(pywt.wavedec(np.arange(64.), \"db1\"))} "
-            "{bn.nanmax(np.array([1., np.nan, 3.]))}'")
-    run = run_in_pyodide(view_dir=numpy_channel.channel / "pyodide", code=code, packages=["numpy", "pywavelets", "bottleneck"])
-    assert run.result == "2.5.5 True 7 3.0", run.result
+            "f'{np.__version__} {np.linalg.det(a @ a.T) > 0} {np.fft.fft(np.ones(4))[0].real}'")
+    run = run_in_pyodide(view_dir=numpy_channel.channel / "pyodide", code=code, packages=["numpy"])
+    assert run.result == "2.5.5 True 4.0", run.result
+
+
+@pytest.mark.recipes("pywavelets", "bottleneck")
+def test_pyodide_loads_the_downstream_packages_from_the_view(numpy_channel, downstream) -> None:  # noqa: ANN001
+    from forge.toolchain.pyodide_node import run_in_pyodide  # noqa: PLC0415
+
+    code = ("import numpy as np, pywt, bottleneck as bn\n"
+            "f'{len(pywt.wavedec(np.arange(64.), \"db1\"))} {bn.nanmax(np.array([1., np.nan, 3.]))}'")
+    run = run_in_pyodide(view_dir=numpy_channel.channel / "pyodide", code=code,
+                         packages=["numpy", "pywavelets", "bottleneck"])
+    assert run.result == "7 3.0", run.result

@@ -255,7 +255,7 @@ def test_slot_function_with_wrong_signature_is_rejected(tmp_path: Path) -> None:
     cycle = ("import sys, gc\nsys.path.insert(0, '/ext')\nimport {m}\n"
              "a, b = {m}.Node(), {m}.Node()\na.link(b)\nb.link(a)\ndel a, b\ngc.collect()")
     files = {f"/ext/{p.name}": p for p in sos.values()}
-    assert int(run_in_pyodide(cycle.format(m="goodslots"), files=files, cache_dir=br.cache_dir)) >= 2
+    assert int(run_in_pyodide(cycle.format(m="goodslots"), files=files, cache_dir=br.cache_dir).result) >= 2
     from forge.toolchain import ToolchainError
     with pytest.raises(ToolchainError, match="signature mismatch"):
         run_in_pyodide(cycle.format(m="badslots"), files=files, cache_dir=br.cache_dir)
