@@ -46,6 +46,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _place_verified(got: Path, target: Path, src: SourceFile, what: str, *, recipe: str, file: str) -> None:
+    """Move a client's download into the cache only if it is the file the recipe pins."""
+    actual = sha256_file(got)
+    if actual != src.sha256:
+        raise ForgeError(f"the {what} {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
+                         recipe=recipe, file=file, fix="correct `sha256:` in the source entry")
+    os.replace(got, target)
+
+
 class SourceCache:
     """Content-addressed store of source archives: <cache>/sources/<sha256>/<filename>."""
 
@@ -112,13 +121,7 @@ class SourceCache:
                     f"the npm package {name}@{version} cannot be fetched with npm ({why[:200]})",
                     recipe=recipe, file=file, fix="check the name and version (npm view NAME versions)",
                 )
-            actual = sha256_file(packed)
-            if actual != src.sha256:
-                raise ForgeError(
-                    f"the npm tarball {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
-                    recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
-                )
-            os.replace(packed, target)
+            _place_verified(packed, target, src, "npm tarball", recipe=recipe, file=file)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target
@@ -208,13 +211,7 @@ class SourceCache:
                     f"the Debian source tarball {src.filename} cannot be fetched with apt-get ({why[:200]})",
                     recipe=recipe, file=file, fix="check the network and the build root's apt sources",
                 )
-            actual = sha256_file(got)
-            if actual != src.sha256:
-                raise ForgeError(
-                    f"the Debian tarball {src.filename} has sha256 {actual}, not the pinned {src.sha256}",
-                    recipe=recipe, file=file, fix="correct `sha256:` in the source entry",
-                )
-            os.replace(got, target)
+            _place_verified(got, target, src, "Debian tarball", recipe=recipe, file=file)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target
