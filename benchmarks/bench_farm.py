@@ -73,6 +73,7 @@ class Timed:
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.times: dict[str, tuple[float, float]] = {}  # recipe -> (round trip, build seconds)
+        self.first_submit: float | None = None  # perf_counter of the first submit (planning ends)
 
     @property
     def slots(self) -> int:
@@ -80,6 +81,8 @@ class Timed:
 
     def submit(self, job):  # noqa: ANN001, ANN201
         t0 = time.perf_counter()
+        if self.first_submit is None:
+            self.first_submit = t0
         fut = self.inner.submit(job)  # type: ignore[attr-defined]
 
         def done(f, name=job.recipe) -> None:  # noqa: ANN001
@@ -125,10 +128,16 @@ def config(root: Path, label: str) -> ForgeConfig:
                             state_dir=root / f"state-{label}")
 
 
-def run(cfg: ForgeConfig, executor: object, targets: list[str]) -> float:
+PLAN: dict[str, float] = {}  # label -> seconds from the start of the run to its first build
+
+
+def run(cfg: ForgeConfig, executor: object, targets: list[str], label: str = "") -> float:
+    timed = executor if isinstance(executor, Timed) else Timed(executor)
     t = time.perf_counter()
-    report = api.build(targets, cfg, executor=executor)  # type: ignore[arg-type]
+    report = api.build(targets, cfg, executor=timed)  # type: ignore[arg-type]
     took = time.perf_counter() - t
+    if label and timed.first_submit is not None:
+        PLAN[label] = timed.first_submit - t
     if not report.ok:
         print("   FAILED:", {n: r.error for n, r in report.results.items() if r.status != "built"})
     return took
@@ -150,7 +159,8 @@ def main() -> None:
         for jobs in (1, 2):
             ex = LocalExecutor(jobs)
             try:
-                results[f"local -j{jobs}"] = (run(config(root, f"local{jobs}"), ex, targets), max(cp, work / jobs))
+                results[f"local -j{jobs}"] = (run(config(root, f"local{jobs}"), ex, targets, f"local -j{jobs}"),
+                                              max(cp, work / jobs))
             finally:
                 ex.shutdown()
         ph = phases(root / "state-local1", g)
@@ -166,7 +176,8 @@ def main() -> None:
                         pool.start(f"b{i}")
                 cfg = config(root, f"farm{n}")
                 with CeleryExecutor(server.url, cfg) as ex:
-                    results[f"farm {n} worker{'s' if n > 1 else ''}"] = (run(cfg, ex, targets), max(cp, work / n))
+                    label = f"farm {n} worker{'s' if n > 1 else ''}"
+                    results[label] = (run(cfg, ex, targets, label), max(cp, work / n))
             # latency on an idle farm: a chain of empty builds, one at a time
             pool.stop_all()
             pool.procs.clear()
@@ -189,9 +200,9 @@ def main() -> None:
         finally:
             pool.stop_all()
             server.stop()
-    print(f"\n{'executor':16s} {'makespan':>9s} {'bound':>7s} {'ratio':>6s}")
+    print(f"\n{'executor':16s} {'makespan':>9s} {'bound':>7s} {'ratio':>6s} {'plan':>6s}")
     for label, (span, bound) in results.items():
-        print(f"{label:16s} {span:8.2f}s {bound:6.2f}s {span / bound:6.2f}")
+        print(f"{label:16s} {span:8.2f}s {bound:6.2f}s {span / bound:6.2f} {PLAN.get(label, float('nan')):5.2f}s")
     f1, f2 = results["farm 1 worker"][0], results["farm 2 workers"][0]
     l1, l2 = results["local -j1"][0], results["local -j2"][0]
     print(f"\nspeedup farm 2 vs 1 workers: {f1 / f2:.2f}x   (local -j2 vs -j1: {l1 / l2:.2f}x)")
@@ -205,11 +216,33 @@ def main() -> None:
           + ", ".join(f"{k} {median(v) * 1000:.0f} ms" for k, v in sorted(ph.items()))
           + f" (build = rattler-build beyond the script's sleep); outside the build process (dispatch, "
             f"publish + index, log, scheduling; plus the view refresh once per run): {(per_build - inside) * 1000:.0f} ms")
+    floors(g, inside, PLAN.get("local -j2", 0.0))
     rt_local = median([a - b for a, b in lat["local"].values()]) * 1000
     rt_farm = median([a - b for a, b in lat["farm"].values()]) * 1000
     print(f"idle-farm chain of {len(lat['farm'])} empty builds (medians): submit -> worker starts "
           f"{median(pickup) * 1000:.0f} ms; round trip minus build time: local {rt_local:.0f} ms, "
           f"farm {rt_farm:.0f} ms -> dispatch overhead {rt_farm - rt_local:.0f} ms per build")
+
+
+def floors(g: dict[str, tuple[float, tuple[str, ...]]], inside: float, plan: float) -> None:
+    """What no dispatch tuning can remove: the graph's own idle time (the same scheduler on a
+    simulated clock with free builds), then with the build process's measured cost per build
+    (rattler-build packaging + checks), then with the run's planning added."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from sim_schedule import simulate  # noqa: PLC0415
+
+    order = list(g)
+    deps = {n: set(d) for n, (_, d) in g.items()}
+    secs = {n: s for n, (s, _) in g.items()}
+    work, cp = sum(secs.values()), critical_path(g)
+    line = []
+    for n in (1, 2):
+        bound = max(cp, work / n)
+        free = simulate(order, deps, secs, n, "cp") / bound
+        built = simulate(order, deps, secs, n, "cp", overhead=inside) / bound
+        line.append(f"{n} slot{'s' if n > 1 else ''}: graph alone {free:.3f}, + build process {inside * 1000:.0f} ms/build "
+                    f"{built:.3f}, + planning {plan:.2f} s {built + plan / bound:.3f}")
+    print("floors on this graph (same scheduler, simulated clock): " + "; ".join(line))
 
 
 if __name__ == "__main__":
