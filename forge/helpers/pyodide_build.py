@@ -20,6 +20,8 @@ The one place that knows how a compiled package is built for the target:
 
     forge-pyodide-build [--allow-pure] [--exports pyinit|requested|whole_archive] [--env K=V]... [-- EXTRA]
     forge-pyodide-build --run -- CMD...     (a C/C++ library: make, emcc, ... with the target's flags)
+    forge-pyodide-build --pkgconfig NAME --version V --libs "-L${libdir} -lNAME" [--cflags ...]
+                                            (its $PREFIX/lib/pkgconfig/NAME.pc: forge.helpers.pkgconfig)
 
 EXTRA goes to `pyodide build` (e.g. `-Csetup-args=-Dfoo=bar`).
 """
@@ -308,12 +310,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment for the build")
     ap.add_argument("--run", action="store_true",
                     help="run the command after -- in the build root with the target's compilers and flags")
+    ap.add_argument("--pkgconfig", metavar="NAME", help="write $PREFIX/lib/pkgconfig/NAME.pc and exit")
+    ap.add_argument("--version", help="with --pkgconfig: the module's version")
+    ap.add_argument("--libs", default="", help="with --pkgconfig: its Libs line")
+    ap.add_argument("--cflags", default="", help="with --pkgconfig: its Cflags line (default -I${includedir})")
+    ap.add_argument("--requires", default="", help="with --pkgconfig: its Requires line")
+    ap.add_argument("--description", default="", help="with --pkgconfig: its Description line")
     ap.add_argument("extra", nargs="*", help="passed to `pyodide build` (after --)")
     ns = ap.parse_args(sys.argv[1:] if argv is None else argv)
     prefix = os.environ.get("PREFIX")
     if not prefix:
         print("forge-pyodide-build: $PREFIX is not set (run it from a recipe's build script)", file=sys.stderr)
         return 2
+    if ns.pkgconfig:
+        from .pkgconfig import write_pc  # noqa: PLC0415
+
+        try:
+            write_pc(Path(prefix), ns.pkgconfig, ns.version or os.environ.get("PKG_VERSION", ""),
+                     ns.description or f"{ns.pkgconfig} for emscripten-wasm32", ns.libs, ns.cflags, ns.requires)
+        except ValueError as exc:
+            print(f"forge-pyodide-build: {exc}", file=sys.stderr)
+            return 2
+        return 0
     src = Path(os.environ.get("SRC_DIR") or os.getcwd()).resolve()
     env_extra = dict(kv.split("=", 1) for kv in ns.env)
     if ns.run:

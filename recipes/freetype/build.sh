@@ -22,7 +22,7 @@ forge-pyodide-build --run -- sh -ec '
     emcc $CFLAGS -O2 -DFT2_BUILD_LIBRARY -Iinclude -c "$f" -o "objs/wasm/$(basename "$f" .c).o"
   done
   emcc $SIDE_MODULE_LDFLAGS -Wl,-soname,libfreetype.so objs/wasm/*.o -o objs/wasm/libfreetype.so'
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include/freetype2"
+mkdir -p "$PREFIX/lib" "$PREFIX/include/freetype2"
 cp objs/wasm/libfreetype.so "$PREFIX/lib/"
 # pyodide-build's compiler wrapper (pywasmcross) rewrites `-lfreetype` to
 # `-lfreetype-legacysjlj`, the name of Emscripten's own FreeType port: answer to that name too.
@@ -32,14 +32,6 @@ cp -r include/ft2build.h include/freetype "$PREFIX/include/freetype2/"
 # the libtool version FreeType 2.14.3 reports (builds/unix/configure.raw: version_info 26:6:20),
 # which is what pkg-config users such as matplotlib compare against
 grep -q "version_info='26:6:20'" builds/unix/configure.raw
-cat > "$PREFIX/lib/pkgconfig/freetype2.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: FreeType 2
-Description: A free, high-quality, and portable font engine (emscripten-wasm32 side module)
-Version: 26.6.20
-Libs: -L\${libdir} -lfreetype
-Cflags: -I\${includedir}/freetype2
-PC
+forge-pyodide-build --pkgconfig freetype2 --version 26.6.20 \
+  --description "A free, high-quality, and portable font engine (emscripten-wasm32 side module)" \
+  --libs='-L${libdir} -lfreetype' --cflags='-I${includedir}/freetype2'

@@ -11,17 +11,9 @@ forge-pyodide-build --run -- sh -ec '
     emcc $CFLAGS -O2 -c $f.c -o $f.o
   done
   emcc $SIDE_MODULE_LDFLAGS -Wl,-soname,libqhull_r.so *.o -o libqhull_r.so'
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include/libqhull_r"
+mkdir -p "$PREFIX/lib" "$PREFIX/include/libqhull_r"
 cp src/libqhull_r/libqhull_r.so "$PREFIX/lib/"
 cp src/libqhull_r/*.h "$PREFIX/include/libqhull_r/"
-cat > "$PREFIX/lib/pkgconfig/qhull_r.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: qhull_r
-Description: Qhull reentrant library (emscripten-wasm32 side module)
-Version: 8.0.2
-Libs: -L\${libdir} -lqhull_r
-Cflags: -I\${includedir}
-PC
+forge-pyodide-build --pkgconfig qhull_r --version 8.0.2 \
+  --description "Qhull reentrant library (emscripten-wasm32 side module)" \
+  --libs='-L${libdir} -lqhull_r'

@@ -7,17 +7,9 @@
 # zlib calls stay imports that the main module satisfies.
 set -euo pipefail
 grep -q '#define ZLIB_VERSION "1.3.2"' zlib.h
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
+mkdir -p "$PREFIX/lib" "$PREFIX/include"
 cp zlib.h zconf.h "$PREFIX/include/"
 printf '!<arch>\n' > "$PREFIX/lib/libz.a"
-cat > "$PREFIX/lib/pkgconfig/zlib.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: zlib
-Description: zlib compression library (headers; the code is in Pyodide's main module)
-Version: $PKG_VERSION
-Libs: -L\${libdir} -lz
-Cflags: -I\${includedir}
-PC
+forge-pyodide-build --pkgconfig zlib --version "$PKG_VERSION" \
+  --description "zlib compression library (headers; the code is in Pyodide's main module)" \
+  --libs='-L${libdir} -lz'
