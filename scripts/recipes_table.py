@@ -18,12 +18,43 @@ _PHASE = re.compile(r"^== phase build ([\d.]+)")
 _OK = re.compile(r"^== wasm tests of .*: ok ")
 
 
+KINDS = ("compiled", "shared library", "noarch", "platform")
+
+
 def recipe_facts(recipe: Path) -> tuple[str, str]:
-    """(kind, version) read from recipe.yaml's text: compiled recipes skip `not emscripten`."""
+    """(kind, version) read from the recipe folder's text, with the kinds `forge report` uses:
+    noarch; a shared library (a cross build that exports itself to its users, `run_exports`, and
+    does not depend on python at run time: `ignore_run_exports` names it);
+    compiled (a cross-built Python extension: forge-pyodide-build); platform (the runtime's
+    own packages, nothing compiled)."""
     text = recipe.read_text()
-    kind = "noarch" if re.search(r"^\s*noarch:\s*python", text, re.M) else "compiled"
+    scripts = text + "".join(p.read_text() for p in recipe.parent.glob("*.sh"))
+    ignored = re.search(r"^\s*ignore_run_exports:\n(?:\s+.*\n)*?\s+- python\s*$", text, re.M)
+    if re.search(r"^\s*noarch:\s*(python|generic)", text, re.M):
+        kind = "noarch"
+    elif "forge-pyodide-build" not in scripts:
+        kind = "platform"
+    elif re.search(r"^\s*run_exports:", text, re.M) and ignored:
+        kind = "shared library"
+    else:
+        kind = "compiled"
     m = re.search(r'^\s*version:\s*"?([^"\n$]+)"?\s*$', text, re.M)
     return kind, (m.group(1).strip() if m else "-")
+
+
+def table_rows(logs: list[Path]) -> tuple[list[str], dict[str, int], int]:
+    """The table's rows (one per recipe folder), the count per kind and the tests passed."""
+    rows: list[str] = []
+    counts = dict.fromkeys(KINDS, 0)
+    passed_total = 0
+    for recipe in sorted((ROOT / "recipes").glob("*/recipe.yaml")):
+        name = recipe.parent.name
+        kind, version = recipe_facts(recipe)
+        secs, passed = log_facts(logs, name)
+        counts[kind] += 1
+        passed_total += int(passed) if passed.isdigit() else 0
+        rows.append(f"| {name} | {kind} | {version} | {secs} | {passed} |")
+    return rows, counts, passed_total
 
 
 def log_facts(logs: list[Path], name: str) -> tuple[str, str]:
@@ -39,20 +70,18 @@ def log_facts(logs: list[Path], name: str) -> tuple[str, str]:
     return "-", "-"
 
 
+def summary_line(n: int, counts: dict[str, int], passed: int) -> str:
+    """The count line under the heading (a test holds it to the recipes folder)."""
+    return (f"{n} recipes: {counts['compiled']} compiled extensions, {counts['shared library']} shared libraries, "
+            f"{counts['noarch']} noarch, {counts['platform']} platform; {passed} upstream tests passed in wasm.")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--logs", type=Path, action="append", default=[])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "recipes.md")
     ns = ap.parse_args()
-    rows = []
-    totals = {"compiled": 0, "noarch": 0, "passed": 0}
-    for recipe in sorted((ROOT / "recipes").glob("*/recipe.yaml")):
-        name = recipe.parent.name
-        kind, version = recipe_facts(recipe)
-        secs, passed = log_facts(ns.logs, name)
-        totals[kind] += 1
-        totals["passed"] += int(passed) if passed.isdigit() else 0
-        rows.append(f"| {name} | {kind} | {version} | {secs} | {passed} |")
+    rows, counts, passed = table_rows(ns.logs)
     head = [
         "# Recipes",
         "",
@@ -61,14 +90,13 @@ def main() -> int:
         "recipe's wasm tests, 0 when a recipe's tests are an import and a smoke script). `-`: no",
         "passing build log was given for it.",
         "",
-        f"{len(rows)} recipes: {totals['compiled']} compiled, {totals['noarch']} noarch; "
-        f"{totals['passed']} upstream tests passed in wasm.",
+        summary_line(len(rows), counts, passed),
         "",
         "| recipe | kind | version | build s | upstream tests passed (wasm) |",
         "|---|---|---|---:|---:|",
     ]
     ns.out.write_text("\n".join(head + rows) + "\n")
-    print(f"wrote {ns.out}: {len(rows)} recipes, {totals['compiled']} compiled, {totals['passed']} tests passed")
+    print(f"wrote {ns.out}: {summary_line(len(rows), counts, passed)}")
     return 0
 
 
