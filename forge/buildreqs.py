@@ -4,8 +4,17 @@ The forge asks the same two questions the build itself asks (pypa `build`, which
 `forge-pip-install` and `pyodide build` use): `[build-system].requires` (PEP 517's setuptools
 default when absent) and, in an isolated environment holding those, the backend's
 `get_requires_for_build_wheel`. Noarch recipes are asked in the forge's own Python, cross
-recipes in the build root's (where `pyodide build` runs the backend), so markers and
-"is ninja on PATH" answers match the build. Answers are cached per sdist sha256.
+recipes in the build root's (where `pyodide build` runs the backend), so "is ninja on PATH"
+answers match the build. The sdist is asked with the recipe's patches applied (rattler-build
+builds the patched tree, and a patch may change `[build-system].requires`). Answers are cached
+per (sdist sha256, patches).
+
+Environment markers (PEP 508) are evaluated here, never by `pip download`: pip evaluates them
+in the Python it runs in (the forge's), not the one `--python-version` names, so
+`cffi; python_version < '3.14'` would be fetched for a 3.14 build. Build-machine tools are
+evaluated in the environment of the interpreter that runs the backend (as pypa build and
+`pyodide build` install them there); host packages a cross build compiles against (the
+recipe's `host:` requirements, numpy) in the target's: CPython in Pyodide, emscripten/wasm32.
 
 Wheels are downloaded by pip, as this machine's pip is configured, into a *wheel set*: a
 folder holding exactly the closed set for one requirement list. A build sees only its wheel
@@ -17,12 +26,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +75,72 @@ class Interpreter:
 
 HOST = Interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
 
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def marker_environment(interp: Interpreter) -> dict[str, str]:
+    """The PEP 508 environment of the Python that runs the backend and its build tools.
+
+    The forge's own Python answers for itself; the build root's CPython runs on this machine's
+    kernel and CPU (a chroot), so only its Python version differs."""
+    from packaging.markers import default_environment  # noqa: PLC0415
+
+    env = dict(default_environment())
+    if interp == HOST:
+        return env
+    full = f"{interp.version}.0"
+    if interp.build_root:
+        from .toolchain.buildroot import VENV  # noqa: PLC0415
+        from .toolchain.paths import default_root_dir  # noqa: PLC0415
+
+        cfg = default_root_dir() / VENV.lstrip("/") / "pyvenv.cfg"  # names the exact version
+        found = re.search(r"^version\s*=\s*(\S+)", cfg.read_text(), re.M) if cfg.is_file() else None
+        if found and found.group(1).startswith(interp.version + "."):
+            full = found.group(1)
+    env.update(python_version=interp.version, python_full_version=full, implementation_version=full,
+               implementation_name="cpython", platform_python_implementation="CPython",
+               sys_platform="linux", platform_system="Linux", os_name="posix")
+    return env
+
+
+def target_environment() -> dict[str, str]:
+    """The PEP 508 environment of the target: CPython in Pyodide on emscripten-wasm32, as its
+    `platform` and `sys` report themselves there (release = the Emscripten version)."""
+    from .toolchain import target  # noqa: PLC0415
+
+    return {"implementation_name": "cpython", "implementation_version": target.PYTHON_VERSION,
+            "os_name": "posix", "platform_machine": "wasm32", "platform_python_implementation": "CPython",
+            "platform_release": target.EMSCRIPTEN_VERSION, "platform_system": "Emscripten", "platform_version": "#1",
+            "python_full_version": target.PYTHON_VERSION, "python_version": target.PYTHON_XY,
+            "sys_platform": "emscripten"}
+
+
+def applicable(requirements: Iterable[str], build_env: dict[str, str], target_env: dict[str, str] | None = None,
+               cross: Iterable[str] = (), *, recipe: str, file: str) -> list[str]:
+    """The requirements whose markers hold, without their markers (so no later tool evaluates
+    them elsewhere): names in `cross` (host packages compiled against) in `target_env`, every
+    other one in `build_env`. A requirement without a marker is kept as written."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    host_names = {_norm(n) for n in cross}
+    kept: set[str] = set()
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _fail(f"the build requirement {text!r} is not a valid PEP 508 requirement ({why})", recipe, file,
+                        "fix [build-system].requires in the sources (a patch)") from None
+        if req.marker is None:
+            kept.add(text)
+            continue
+        env = target_env if target_env is not None and _norm(req.name) in host_names else build_env
+        if req.marker.evaluate({**env, "extra": ""}):
+            req.marker = None
+            kept.add(str(req))
+    return sorted(kept)
+
 
 def _fail(msg: str, recipe: str, file: str, fix: str) -> ForgeError:
     return ForgeError(msg, recipe=recipe, file=file, fix=fix)
@@ -86,6 +163,28 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
             tf.extractall(dest, filter="data")
     tops = [p for p in dest.iterdir() if p.is_dir()]
     return tops[0] if len(tops) == 1 else dest
+
+
+def apply_patches(src: Path, patches: Iterable[Path], *, recipe: str, file: str) -> None:
+    """Apply a recipe's patches to an unpacked sdist as rattler-build will before building: in
+    order, in the archive's top folder, at the first strip level (-p1, -p0, -p2, -p3) under
+    which the whole patch applies."""
+    for patch in patches:
+        for strip in (1, 0, 2, 3):
+            base = ["patch", f"-p{strip}", "--batch", "--forward", "--silent", "-d", str(src), "-i", str(patch)]
+            try:
+                dry = subprocess.run([*base, "--dry-run"], capture_output=True, text=True, check=False)
+            except FileNotFoundError:
+                raise _fail(f"the patch {patch.name} cannot be applied: GNU patch is not installed", recipe, file,
+                            "install patch (apt-get install patch)") from None
+            if dry.returncode == 0:
+                done = subprocess.run(base, capture_output=True, text=True, check=False)
+                if done.returncode == 0:
+                    break
+        else:
+            raise _fail(f"the patch {patch.name} does not apply to the sdist "
+                        f"({_last_error(dry.stdout + dry.stderr)})", recipe, file,
+                        "refresh the patch against this release (diff -u against the unpacked sdist)")
 
 
 def is_python_project(src: Path) -> bool:
@@ -177,19 +276,38 @@ def _ask(src: Path, interp: Interpreter, wheels: Path) -> subprocess.CompletedPr
 
 
 def build_requirements(sdist: Path, sha256: str, interp: Interpreter, constraints: Path | None, cache_dir: Path,
-                       *, recipe: str, file: str) -> list[str]:
-    """Everything building `sdist` into a wheel needs, as its backend says on `interp`.
+                       *, recipe: str, file: str, patches: Iterable[Path] = (), cross: Iterable[str] = ()) -> list[str]:
+    """Everything building `sdist` (with `patches` applied) into a wheel needs, as its backend
+    says on `interp`, markers evaluated (`applicable`; `cross`: host package names, evaluated
+    for the target).
 
-    Cached by (sdist sha256, interpreter, constraints): an sdist never changes."""
-    chash = hashlib.sha256(_constraints_text(constraints).encode()).hexdigest()[:12]
+    The backend's raw answer is cached by (sdist sha256, patches, interpreter, constraints):
+    an sdist never changes; markers are evaluated on every call."""
+    patches = list(patches)
+    for patch in patches:
+        if not patch.is_file():
+            raise _fail(f"the patch {patch.name} the recipe lists for {sdist.name} is missing", recipe, file,
+                        "add the patch file to the recipe folder or remove it from `patches:`")
+    build_env = marker_environment(interp)
+    cross = sorted(cross)
+    target_env = target_environment() if cross else None
+
+    def evaluate(reqs: Iterable[str]) -> list[str]:
+        return applicable(reqs, build_env, target_env, cross, recipe=recipe, file=file)
+
+    key = [_constraints_text(constraints)]
+    if patches:  # absent: the key of an unpatched sdist is unchanged
+        key += [hashlib.sha256(p.read_bytes()).hexdigest() for p in patches]
+    chash = hashlib.sha256("\n".join(key).encode()).hexdigest()[:12]
     memo = cache_dir / "build-requires" / f"{sha256}-{interp.key}-{chash}.json"
     if memo.is_file():
-        return list(json.loads(memo.read_text()))
+        return evaluate(json.loads(memo.read_text()))
     work = Path(tempfile.mkdtemp(prefix="forge-ask-"))
     try:
         src = unpack_sdist(sdist, work / "src")
+        apply_patches(src, patches, recipe=recipe, file=file)
         if not is_python_project(src):
-            reqs: list[str] = []
+            raw: list[str] = []
         else:
             import build  # noqa: PLC0415
 
@@ -198,7 +316,7 @@ def build_requirements(sdist: Path, sha256: str, interp: Interpreter, constraint
             except build.BuildException as exc:
                 raise _fail(f"{sdist.name} has an invalid [build-system] table ({exc})", recipe, file,
                             "fix pyproject.toml in the sources (a patch) or use another release") from None
-            first = wheel_set(system, interp, constraints, cache_dir, recipe=recipe, file=file)
+            first = wheel_set(evaluate(system), interp, constraints, cache_dir, recipe=recipe, file=file)
             proc = _ask(src, interp, first)
             marked = [ln for ln in proc.stdout.splitlines() if ln.startswith(_MARK)]
             if proc.returncode != 0 or not marked:
@@ -206,8 +324,8 @@ def build_requirements(sdist: Path, sha256: str, interp: Interpreter, constraint
                 raise _fail(f"the build backend of {sdist.name} could not say what it needs to build a wheel "
                             f"(exit {proc.returncode}: {cause})", recipe, file,
                             "add the missing build tool to constraints/build-tools.txt or patch the sources")
-            reqs = sorted(set(system) | set(json.loads(marked[-1][len(_MARK):])))
+            raw = sorted(set(system) | set(json.loads(marked[-1][len(_MARK):])))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_atomic(memo, json.dumps(reqs))
-    return reqs
+    write_atomic(memo, json.dumps(raw))
+    return evaluate(raw)

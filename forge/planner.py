@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,8 @@ def missing_outputs(ws: Workspace, recipe: Recipe) -> tuple[list[str], list[str]
 def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path], Path | None]:
     """Verified source archives, and the one wheel set holding exactly what their build
     backends asked for: noarch outputs are asked in the forge's Python, cross builds in the
-    build root's (the `python` pin)."""
+    build root's (the `python` pin), each sdist with the recipe's patches applied; a cross
+    build's `host:` packages (numpy) have their markers evaluated for the target."""
     name = recipe.name
     cache = SourceCache(ws.config.cache_dir)
     paths: list[Path] = []
@@ -81,6 +83,7 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
     interps = {HOST if o.subdir == "noarch" else Interpreter(str(dict(o.variant).get("python")), build_root=True)
                for o in recipe.outputs if o.subdir == "noarch" or dict(o.variant).get("python")}
     needs: dict[Interpreter, set[str]] = {i: set() for i in interps}
+    cross = {re.split(r"[\s<>=!~\[]", spec.strip())[0] for o in recipe.outputs if o.subdir != "noarch" for spec in o.host}
     for out in recipe.outputs:
         for src in out.sources:
             if src.sha256 in seen:
@@ -89,9 +92,11 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
             path = cache.fetch(src, recipe=name, file=shown)
             paths.append(path)
             if src.filename.endswith((".tar.gz", ".zip")) and not is_debian_orig(src.filename):
+                patches = [recipe.path / p for p in src.patches]
                 for interp in interps:
-                    needs[interp] |= set(build_requirements(path, src.sha256, interp, ws.config.constraints_file,
-                                                            ws.config.cache_dir, recipe=name, file=shown))
+                    needs[interp] |= set(build_requirements(
+                        path, src.sha256, interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name,
+                        file=shown, patches=patches, cross=cross if interp.build_root else ()))
     sets = [wheel_set(sorted(reqs), interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name, file=shown)
             for interp, reqs in sorted(needs.items(), key=lambda kv: kv[0].key) if reqs]
     wheelhouse = merged_wheel_set(sets, ws.config.cache_dir)

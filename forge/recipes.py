@@ -31,10 +31,12 @@ RECIPE_FILE = "recipe.yaml"
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A source archive a build needs: its file name and the sha256 the recipe pins."""
+    """A source archive a build needs: its file name, the sha256 the recipe pins, and the patches
+    (paths relative to the recipe folder) rattler-build applies to it before building."""
 
     filename: str
     sha256: str
+    patches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def _sources(raw: list[dict[str, Any]], name: str, shown: str) -> tuple[SourceFi
                 f"the source {Path(path).name} has no sha256", recipe=name, file=shown,
                 fix="add `sha256:` with the archive's sha256 (forge new prints it)",
             )
-        files.append(SourceFile(Path(path).name, str(sha)))
+        files.append(SourceFile(Path(path).name, str(sha), tuple(str(p) for p in src.get("patches") or ())))
     return tuple(files)
 
 

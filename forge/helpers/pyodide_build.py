@@ -69,10 +69,31 @@ def cargo_vendor_dir(src: Path) -> Path | None:
     return None
 
 
-def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
-    """Cargo settings for a crate in `src` (none when it has no Cargo.toml); links std's crates
-    into the sdist's vendor directory so one offline source serves both."""
+#: build tools that compile a crate; without one in [build-system] a Cargo.toml is not built
+RUST_BUILD_TOOLS = ("maturin", "setuptools-rust", "setuptools_rust")
+
+
+def builds_rust(src: Path) -> bool:
+    """Whether building `src` compiles its Cargo.toml: a maturin backend or setuptools-rust among
+    [build-system].requires. A crate beside another backend's extension (zstandard's optional
+    Rust backend, off by default) is not built; a setup.py without [build-system] may use
+    setuptools-rust unseen, so it counts as Rust."""
     if not (src / "Cargo.toml").is_file():
+        return False
+    try:
+        system = tomllib.loads((src / "pyproject.toml").read_text()).get("build-system")
+    except (OSError, tomllib.TOMLDecodeError):
+        system = None
+    if not isinstance(system, dict):
+        return True
+    names = [str(r).lower() for r in system.get("requires", [])] + [str(system.get("build-backend", "")).lower()]
+    return any(n.startswith(RUST_BUILD_TOOLS) for n in names)
+
+
+def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
+    """Cargo settings for a crate in `src` (none when it builds none: `builds_rust`); links
+    std's crates into the sdist's vendor directory so one offline source serves both."""
+    if not builds_rust(src):
         return {}
     vendor = cargo_vendor_dir(src)
     if vendor is None or not vendor.is_dir():
