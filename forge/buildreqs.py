@@ -75,6 +75,7 @@ class Interpreter:
 
 HOST = Interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
 
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
