@@ -11,11 +11,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.support.testlib import make_repo, sha256
+from tests.support.testlib import forge_repo_config, make_repo, sha256
 from tests.test_buildreqs import PATCH
 
 from forge.buildreqs import HOST, build_requirements
-from forge.planner import fetch_inputs
+from forge.planner import fetch_inputs, prepare_job
 from forge.sources import SourceCache
 from forge.workspace import Workspace
 
@@ -98,3 +98,20 @@ def test_the_fetch_phase_passes_the_recipes_patches(tmp_path: Path, monkeypatch:
     assert paths == [cached] and wheelhouse is None
     (memo,) = (cfg.cache_dir / "build-requires").iterdir()
     assert "nosuchtool" not in memo.read_text()
+
+
+@pytest.mark.recipes("zstandard", "lru-dict")
+def test_cross_fetch_phase_follows_markers_and_patches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two recipes these mechanisms were fixed for, through the real fetch phase (pip's index,
+    the build root's python3.14): zstandard's `cffi~=1.17; python_version < '3.14'` is not fetched
+    (cffi 2 is), and lru-dict's unpatched `setuptools==80.9.0` is not either (the constrained
+    setuptools is)."""
+    monkeypatch.delenv("FORGE_CACHE", raising=False)
+    ws = Workspace(forge_repo_config(tmp_path / "channel", tmp_path / "state"))
+    wheels = {}
+    for name in ("zstandard", "lru-dict"):
+        job = prepare_job(ws, name)
+        assert job.wheelhouse
+        wheels[name] = {p.name.split("-")[0].lower(): p.name.split("-")[1] for p in Path(job.wheelhouse).glob("*.whl")}
+    assert int(wheels["zstandard"]["cffi"].split(".")[0]) >= 2, wheels["zstandard"]
+    assert wheels["lru-dict"]["setuptools"] != "80.9.0", wheels["lru-dict"]
