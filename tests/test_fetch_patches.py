@@ -1,8 +1,9 @@
 """The fetch phase asks an sdist's backend in the tree the recipe's patches produce, as
 rattler-build builds it: a patch that relaxes a [build-system] pin (recipes/lru-dict) is what
-the wheel set follows. No network (the relaxed requirement's marker holds nowhere, the sdist is
-put in the source cache), but each test asks a backend in pypa build's isolated environment,
-so they stay out of the unit tier."""
+the wheel set follows. The in-tree tests need no network (the relaxed requirement's marker holds
+nowhere, the sdist is put in the source cache) but ask a backend in pypa build's isolated
+environment, so they stay out of the unit tier; the last one runs zstandard's and lru-dict's
+real fetch phase (pip's index, the build root's python3.14)."""
 
 from __future__ import annotations
 
