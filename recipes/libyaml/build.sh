@@ -15,19 +15,11 @@ forge-pyodide-build --run -- sh -ec '
     emcc $CFLAGS -O2 $DEFS -Iinclude -c "$f" -o "objs/wasm/$(basename "$f" .c).o"
   done
   emcc $SIDE_MODULE_LDFLAGS -Wl,-soname,libyaml-0.so objs/wasm/*.o -o objs/wasm/libyaml.so'
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
+mkdir -p "$PREFIX/lib" "$PREFIX/include"
 cp objs/wasm/libyaml.so "$PREFIX/lib/libyaml-0.so"
 # the soname is libyaml-0.so (libtool's name on Linux is libyaml-0.so.2); -lyaml finds libyaml.so
 ln -s libyaml-0.so "$PREFIX/lib/libyaml.so"
 cp include/yaml.h "$PREFIX/include/"
-cat > "$PREFIX/lib/pkgconfig/yaml-0.1.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: LibYAML
-Description: Library to parse and emit YAML (emscripten-wasm32 side module)
-Version: 0.2.5
-Libs: -L\${libdir} -lyaml
-Cflags: -I\${includedir}
-PC
+forge-pyodide-build --pkgconfig yaml-0.1 --version 0.2.5 \
+  --description "Library to parse and emit YAML (emscripten-wasm32 side module)" \
+  --libs='-L${libdir} -lyaml'
