@@ -189,6 +189,10 @@ def test_wheel_for_another_abi_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="pure-Python wheel: the extension was not compiled"):
         check_wheel(wheel("py3-none-any", "demo-1.0-py3-none-any.whl"))
     check_wheel(wheel("cp314-cp314-pyemscripten_2026_0_wasm32", "demo-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"))
+    # abi3 built against an older CPython's limited API loads on 3.14 (pyerfa tags cp39-abi3); a newer one does not
+    check_wheel(wheel("cp39-abi3-pyemscripten_2026_0_wasm32", "demo-1.0-cp39-abi3-pyemscripten_2026_0_wasm32.whl"))
+    with pytest.raises(BuildError, match="tagged cp315-abi3-pyemscripten_2026_0_wasm32, not"):
+        check_wheel(wheel("cp315-abi3-pyemscripten_2026_0_wasm32", "demo-1.0-cp315-abi3-pyemscripten_2026_0_wasm32.whl"))
 
 
 def test_forge_test_of_an_unbuilt_recipe(tmp_path: Path) -> None:
