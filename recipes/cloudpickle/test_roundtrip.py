@@ -1,11 +1,12 @@
 """cloudpickle's sdist ships no tests: pickle what plain pickle cannot (lambdas, closures,
 dynamic classes) in wasm and call the copies."""
 import pickle
+from collections.abc import Callable
 
 import cloudpickle
 
 
-def make_adder(n):
+def make_adder(n: int) -> Callable[[int], int]:
     return lambda x: x + n
 
 
