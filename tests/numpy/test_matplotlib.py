@@ -14,6 +14,9 @@ import pytest
 
 from forge import api
 
+# the first test's fixtures build numpy cold and then the whole chain: far past the default 900 s
+pytestmark = pytest.mark.timeout(3600)
+
 CHAIN = ["freetype", "qhull", "zlib", "pillow", "kiwisolver", "contourpy", "matplotlib"]
 
 DRAW = """
