@@ -1,5 +1,5 @@
-"""matplotlib from the channel: its compiled chain (FreeType and Qhull side modules from Debian's
-upstream tarballs, zlib from Pyodide's main module, Pillow, kiwisolver, contourpy) built on the
+"""matplotlib from the channel: its compiled chain (FreeType, Qhull and libjpeg-turbo side modules
+from Debian's upstream tarballs, zlib from Pyodide's main module, Pillow, kiwisolver, contourpy) built on the
 session's cold numpy channel with `forge.api.build`, then a figure rendered to PNG with the Agg
 backend in wasm: under python-wasm in a conda prefix, and by Pyodide from the channel's view."""
 
@@ -14,7 +14,10 @@ import pytest
 
 from forge import api
 
-CHAIN = ["freetype", "qhull", "zlib", "pillow", "kiwisolver", "contourpy", "matplotlib"]
+# the first test's fixtures build numpy cold and then the whole chain: far past the default 900 s
+pytestmark = pytest.mark.timeout(3600)
+
+CHAIN = ["freetype", "qhull", "zlib", "libjpeg-turbo", "pillow", "kiwisolver", "contourpy", "matplotlib"]
 
 DRAW = """
 import base64, io, matplotlib
@@ -48,8 +51,8 @@ def test_chain_built_and_tested_in_wasm(numpy_channel, mpl_channel) -> None:  # 
         assert res.status == "built", (name, res.status, res.error)
         log = Path(res.log).read_text(errors="replace")
         assert f"== wasm tests of {name}-" in log, name
-    # FreeType and Qhull are shared side modules matplotlib links, not copies inside it
-    assert numpy_channel.package("freetype").exists() and numpy_channel.package("qhull").exists()
+    # FreeType, Qhull and libjpeg-turbo are shared side modules matplotlib and Pillow link, not copies inside them
+    assert all(numpy_channel.package(n).exists() for n in ("freetype", "qhull", "libjpeg-turbo"))
 
 
 @pytest.mark.recipes("matplotlib")
