@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -114,15 +115,32 @@ def _python_shims(bindir: Path, prefix: Path) -> None:
         shim.chmod(0o755)
 
 
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: IO[str], timeout: float = TEST_TIMEOUT) -> int:
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: IO[str], timeout: float = TEST_TIMEOUT) -> int | None:
+    """The test command's exit status, or None when it ran past `timeout` (then it and every
+    process it started, node included, are killed: a timed-out test must not keep a core)."""
     log.write(f"$ {' '.join(cmd)}  (in {cwd})\n")
     log.flush()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        return subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, timeout=timeout).returncode
+        return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         log.write(f"!!! timed out after {timeout:.0f}s\n")
-        return 124
+        return None
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its session: bash, node, children
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+
+def _status(rc: int | None) -> str:
+    """How a test command ended, for the one-sentence cause."""
+    if rc is None:
+        return (f"did not finish within {TEST_TIMEOUT:.0f} s (FORGE_WASM_TEST_TIMEOUT; raise it on a slow "
+                "or loaded machine)")
+    return f"exited {rc}"
 
 
 #: pytest's closing summary: "==== 160 passed, 2 skipped in 3.10s ====" (or -q's bare form)
@@ -278,7 +296,7 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
             rc = _run([str(prefix / "bin" / "python-wasm"), "-c", code], cwd=work, env=environ(prefix, shims), log=log)
             if rc != 0:
                 report.fail(f"test {i} (python imports {', '.join(imports)}) failed in python-wasm: "
-                            f"{_tail_cause(log_path, since) or f'exit {rc}'}")
+                            f"{_status(rc) if rc is None else _tail_cause(log_path, since) or _status(rc)}")
                 return
             report.passed.append(f"{i}:imports")
         elif "script" in test:
@@ -300,7 +318,7 @@ def _run_tests(pkg: Path, channels: list[str], log: IO[str], work: Path, report:
             since = _log_size(log, log_path)
             rc = _run(["bash", "forge-wasm-test.sh"], cwd=cwd, env=environ(prefix, shims), log=log)
             if rc != 0:
-                report.fail(f"test {i} (script) failed in python-wasm with exit {rc}: {_tail_cause(log_path, since)}")
+                report.fail(f"test {i} (script) failed in python-wasm: it {_status(rc)}: {_tail_cause(log_path, since)}")
                 return
             report.passed.append(f"{i}:script")
             n = pytest_passed(_log_since(log_path, since))

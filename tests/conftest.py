@@ -32,7 +32,7 @@ UNIT_MODULES = {
     "tests.test_lint", "tests.toolchain.test_units", "tests.toolchain.test_pyconfig", "tests.toolchain.test_target_pins",
     "tests.toolchain.test_mirror", "tests.toolchain.test_buildroot_detect", "tests.pyodide_view.test_units",
     "tests.platform.test_wasmcheck", "tests.test_fsutil", "tests.test_errors", "tests.test_bump", "tests.test_debian_sources",
-    "tests.test_buildreqs",
+    "tests.test_buildreqs", "tests.test_pkgconfig", "tests.test_recipes_doc", "tests.test_wasmtest_run",
 }
 BUILDING_FIXTURES = {"tiny_channel", "tiny_packages", "populated_channel", "built_pytest"}
 
