@@ -34,6 +34,10 @@ def test_requires_and_cflags_are_kept(tmp_path: Path) -> None:
              requires="zlib")
     assert pkg_config(tmp_path, "--cflags", "libpng16") == f"-I{tmp_path}/include/libpng16 -I{tmp_path}/include"
     assert pkg_config(tmp_path, "--libs", "libpng16") == f"-L{tmp_path}/lib -lpng16 -lz"
+    write_pc(tmp_path, "libpng", "1.6.50", "PNG", "-L${libdir} -lpng16", requires_private="zlib")
+    assert pkg_config(tmp_path, "--libs", "libpng") == f"-L{tmp_path}/lib -lpng16"
+    static = pkg_config(tmp_path, "--libs", "--static", "libpng").split()
+    assert static.index("-lpng16") < static.index("-lz")  # zlib only when linking statically
 
 
 def test_cli_writes_into_prefix_with_pkg_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--libs", default="", help="with --pkgconfig: its Libs line")
     ap.add_argument("--cflags", default="", help="with --pkgconfig: its Cflags line (default -I${includedir})")
     ap.add_argument("--requires", default="", help="with --pkgconfig: its Requires line")
+    ap.add_argument("--requires-private", default="", help="with --pkgconfig: its Requires.private line")
     ap.add_argument("--description", default="", help="with --pkgconfig: its Description line")
     ap.add_argument("extra", nargs="*", help="passed to `pyodide build` (after --)")
     ns = ap.parse_args(sys.argv[1:] if argv is None else argv)
@@ -359,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             write_pc(Path(prefix), ns.pkgconfig, ns.version or os.environ.get("PKG_VERSION", ""),
-                     ns.description or f"{ns.pkgconfig} for emscripten-wasm32", ns.libs, ns.cflags, ns.requires)
+                     ns.description or f"{ns.pkgconfig} for emscripten-wasm32", ns.libs, ns.cflags, ns.requires,
+                     ns.requires_private)
         except ValueError as exc:
             print(f"forge-pyodide-build: {exc}", file=sys.stderr)
             return 2

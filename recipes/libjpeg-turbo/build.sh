@@ -32,17 +32,9 @@ forge-pyodide-build --run -- sh -ec '
     emcc $CFLAGS -O2 -Iobjs/wasm -Isrc -c "$f" -o "objs/wasm/$(basename "$f" .c).o"
   done
   emcc $SIDE_MODULE_LDFLAGS -Wl,-soname,libjpeg.so objs/wasm/*.o -o objs/wasm/libjpeg.so'
-mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
+mkdir -p "$PREFIX/lib" "$PREFIX/include"
 cp objs/wasm/libjpeg.so "$PREFIX/lib/"
 cp objs/wasm/jconfig.h src/jerror.h src/jmorecfg.h src/jpeglib.h "$PREFIX/include/"
-cat > "$PREFIX/lib/pkgconfig/libjpeg.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: libjpeg
-Description: A SIMD-accelerated JPEG codec that provides the libjpeg API (emscripten-wasm32 side module, no SIMD)
-Version: 3.1.3
-Libs: -L\${libdir} -ljpeg
-Cflags: -I\${includedir}
-PC
+forge-pyodide-build --pkgconfig libjpeg --version 3.1.3 \
+  --description "A SIMD-accelerated JPEG codec that provides the libjpeg API (emscripten-wasm32 side module, no SIMD)" \
+  --libs='-L${libdir} -ljpeg'

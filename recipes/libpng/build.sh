@@ -22,16 +22,7 @@ ln -s libpng16.so "$PREFIX/lib/libpng.so"
 ln -s libpng16.so "$PREFIX/lib/libpng-legacysjlj.so"
 cp png.h pngconf.h pnglibconf.h "$PREFIX/include/libpng16/"
 for h in png.h pngconf.h pnglibconf.h; do ln -s "libpng16/$h" "$PREFIX/include/$h"; done
-cat > "$PREFIX/lib/pkgconfig/libpng16.pc" <<PC
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include/libpng16
-
-Name: libpng
-Description: Loads and saves PNG files (emscripten-wasm32 side module)
-Version: $PKG_VERSION
-Requires.private: zlib
-Libs: -L\${libdir} -lpng16
-Cflags: -I\${includedir}
-PC
+forge-pyodide-build --pkgconfig libpng16 --version "$PKG_VERSION" \
+  --description "Loads and saves PNG files (emscripten-wasm32 side module)" \
+  --libs='-L${libdir} -lpng16' --cflags='-I${includedir}/libpng16' --requires-private zlib
 ln -s libpng16.pc "$PREFIX/lib/pkgconfig/libpng.pc"
