@@ -56,7 +56,7 @@ CASES = [
          generic_recipe("test-fails") + "tests:\n  - script:\n      - echo checking\n"
          "      - 'test -f $PREFIX/nothing.txt || (echo \"AssertionError: nothing.txt is missing\" && exit 1)'\n",
          ("recipes/test-fails/recipe.yaml", "its wasm tests failed: test 0 (script) failed",
-          "with exit 1: AssertionError: nothing.txt is missing")),
+          "it exited 1: AssertionError: nothing.txt is missing")),
     Case("local-path",
          'package:\n  name: local-path\n  version: "1.0"\nsource:\n  path: /etc/hostname\n'
          "build:\n  noarch: generic\n  script: echo unreachable\n",
