@@ -25,18 +25,9 @@ from forge.config import ForgeConfig  # noqa: E402
 from forge.lite import build_site  # noqa: E402
 from forge.serve import serving  # noqa: E402
 from tests.support.browser import BrowserRun, notebook_json, run_notebook  # noqa: E402
+from tests.support.samples import MPL_FIGURE_CELL  # noqa: E402
 
-#: the figure of tests/numpy/test_matplotlib.py: a line plot and an image, shown by the inline
-#: backend as a PNG; the marker is printed after plt.show(), so it appears once the figure has.
-MPL_CELL = """import matplotlib_inline, matplotlib
-matplotlib.use("module://matplotlib_inline.backend_inline")
-import matplotlib.pyplot as plt, numpy as np
-fig, (a, b) = plt.subplots(1, 2, figsize=(6, 3), dpi=80)
-a.plot(np.linspace(0, 6, 50), np.sin(np.linspace(0, 6, 50)))
-b.imshow(np.outer(np.arange(16.0), np.arange(16.0)))
-plt.show()
-print("forge-mpl:", matplotlib.__version__)
-"""
+MPL_CELL = MPL_FIGURE_CELL  # the figure of tests/numpy/test_matplotlib.py
 BASE_CELL = 'print("forge-base:", 6 * 7)'
 
 #: wheels whose bytes are listed one by one

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from forge import api
+from tests.support.samples import MPL_FIGURE_CELL
 
 # the first test's fixtures build numpy cold and then the whole chain: far past the default 900 s
 pytestmark = pytest.mark.timeout(3600)
@@ -85,15 +86,7 @@ def test_pyodide_draws_from_the_channel_view(numpy_channel, mpl_channel) -> None
 #: The JupyterLite kernel's start-up packages (tests/lite) and the inline backend.
 KERNEL = ["micropip", "comm", "jedi", "ipython", "python-dateutil", "matplotlib-inline"]
 
-CELL = """import matplotlib_inline, matplotlib
-matplotlib.use("module://matplotlib_inline.backend_inline")
-import matplotlib.pyplot as plt, numpy as np
-fig, (a, b) = plt.subplots(1, 2, figsize=(6, 3), dpi=80)
-a.plot(np.linspace(0, 6, 50), np.sin(np.linspace(0, 6, 50)))
-b.imshow(np.outer(np.arange(16.0), np.arange(16.0)))
-plt.show()
-print("forge-mpl:", matplotlib.__version__)
-"""
+CELL = MPL_FIGURE_CELL
 
 
 @pytest.mark.recipes("matplotlib")

@@ -133,3 +133,17 @@ def numpy_c_project(root: Path, name: str = "cnumsum", version: str = "0.1.0") -
                 assert {name}._csum.__file__.endswith(".cpython-314-wasm32-emscripten.so")
             """,
     })
+
+
+#: A JupyterLite cell that draws a line plot and an image with matplotlib, shown by the inline
+#: backend as a PNG; the marker is printed after plt.show(), so it appears once the figure has
+#: (tests/numpy/test_matplotlib.py and benchmarks/bench_lite_mpl.py).
+MPL_FIGURE_CELL = """import matplotlib_inline, matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+import matplotlib.pyplot as plt, numpy as np
+fig, (a, b) = plt.subplots(1, 2, figsize=(6, 3), dpi=80)
+a.plot(np.linspace(0, 6, 50), np.sin(np.linspace(0, 6, 50)))
+b.imshow(np.outer(np.arange(16.0), np.arange(16.0)))
+plt.show()
+print("forge-mpl:", matplotlib.__version__)
+"""
