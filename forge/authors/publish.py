@@ -1,7 +1,7 @@
 """`forge publish FILES`: wheels to a PyPI-compatible index with twine, conda packages to a channel.
 
 Wheels are checked first (the tag a wasm wheel must have: the target's PEP 783 tag, its abi3
-form, or py3-none-any) so nothing built for another Pyodide ABI reaches an index. The index
+forms up to the target's CPython, or py3-none-any) so nothing built for another Pyodide ABI reaches an index. The index
 and credentials are twine's own settings: `--repository-url`/`-r NAME` (~/.pypirc), or
 TWINE_REPOSITORY_URL, TWINE_USERNAME, TWINE_PASSWORD. Conda packages (`.conda`, `.tar.bz2`)
 go into a channel folder through forge.channel (atomic copy + reindex).
@@ -30,12 +30,6 @@ class PublishReport:
     channel_files: list[Path] = field(default_factory=list)
 
 
-def allowed_tags() -> set[str]:
-    from ..toolchain import target  # noqa: PLC0415
-
-    return {target.WHEEL_TAG, f"cp{target.PYTHON_NODOT}-abi3-{target.PLATFORM_TAG}"}
-
-
 def check_wheel_name(whl: Path) -> None:
     """A wheel the forge publishes: pure, or tagged for the target Pyodide ABI (by its file name,
     which is what installers select by, and by its WHEEL file, which must agree)."""
@@ -50,7 +44,7 @@ def check_wheel_name(whl: Path) -> None:
         raise ForgeError(f"{whl} is not a valid wheel file name ({exc})", fix="publish what `forge wheel` wrote") from None
     names = {str(t) for t in tags}
     pure = all(t.platform == "any" and t.abi == "none" for t in tags)
-    if not pure and not names & allowed_tags():
+    if not pure and not any(target.installs_here(t) for t in names):
         raise ForgeError(f"{whl.name} is tagged {', '.join(sorted(names))}, not {target.WHEEL_TAG} (Pyodide "
                          f"{target.PYODIDE_VERSION}) or py3-none-any, so it would not install in this Pyodide",
                          fix="build it with `forge wheel` for this forge's pins")

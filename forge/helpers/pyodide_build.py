@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -142,17 +141,6 @@ def wheel_tags(whl: Path) -> list[str]:
         return [ln.split(":", 1)[1].strip() for ln in zf.read(name).decode().splitlines() if ln.startswith("Tag:")]
 
 
-def _tag_ok(tag: str) -> bool:
-    """The target's own tag, or abi3 from any CPython 3 up to the target's (setuptools projects
-    such as pyerfa tag their limited-API wheels with the oldest CPython they support: cp39-abi3)."""
-    from forge.toolchain import target  # noqa: PLC0415
-
-    if tag == target.WHEEL_TAG:
-        return True
-    m = re.fullmatch(r"cp3(\d+)-abi3-(.+)", tag)
-    return bool(m) and m.group(2) == target.PLATFORM_TAG and int(m.group(1)) <= int(target.PYTHON_NODOT[1:])
-
-
 def check_wheel(whl: Path, allow_pure: bool = False) -> None:
     from forge.toolchain import target  # noqa: PLC0415
     from forge.toolchain.wasmcheck import check_so  # noqa: PLC0415
@@ -162,7 +150,7 @@ def check_wheel(whl: Path, allow_pure: bool = False) -> None:
     if pure and not allow_pure:
         raise BuildError(f"{whl.name} is a pure-Python wheel: the extension was not compiled (the build fell "
                          "back to Python; see the compiler errors above), or pass --allow-pure")
-    if not pure and not any(_tag_ok(t) for t in tags):
+    if not pure and not any(target.installs_here(t) for t in tags):
         raise BuildError(f"{whl.name} is tagged {', '.join(tags)}, not {target.WHEEL_TAG}: it was built for "
                          f"another Python or Pyodide ABI than the pins (pyodide {target.PYODIDE_VERSION}, "
                          f"ABI {target.PYODIDE_ABI_VERSION})")

@@ -73,6 +73,16 @@ PLATFORM_TAG = f"pyemscripten_{PYODIDE_ABI_VERSION}_wasm32"
 WHEEL_TAG = f"cp{PYTHON_NODOT}-cp{PYTHON_NODOT}-{PLATFORM_TAG}"
 EXT_SUFFIX = f".cpython-{PYTHON_NODOT}-wasm32-emscripten.so"
 
+
+def installs_here(tag: str) -> bool:
+    """A compiled wheel tag this Pyodide installs: its own, or abi3 from any CPython 3 up to its
+    own, as pip accepts (setuptools projects such as pyerfa tag limited-API wheels with the oldest
+    CPython they support: cp39-abi3)."""
+    if tag == WHEEL_TAG:
+        return True
+    m = re.fullmatch(r"cp3(\d+)-abi3-(.+)", tag)
+    return bool(m) and m.group(2) == PLATFORM_TAG and int(m.group(1)) <= int(PYTHON_NODOT[1:])
+
 # Pyodide's flags: side modules built with these load in its main module.
 CFLAGS = ("-O2", "-g0", "-fPIC", "-fwasm-exceptions", "-sSUPPORT_LONGJMP=wasm")
 LDFLAGS = ("-sSIDE_MODULE=1", "-sWASM_BIGINT", "-fwasm-exceptions", "-sSUPPORT_LONGJMP=wasm")

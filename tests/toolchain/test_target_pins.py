@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from forge.toolchain.target import read_pins
 
@@ -43,3 +46,30 @@ def test_missing_pin_is_a_clear_error(tmp_path: Path) -> None:
                        env={"FORGE_VARIANT_FILE": str(f), "PATH": "/usr/bin:/bin"})
     assert r.returncode != 0
     assert "does not pin pyodide_python, pyodide_abi, emscripten_version" in r.stderr
+
+
+@pytest.mark.parametrize(("tag", "ok"), [
+    ("cp314-cp314-pyemscripten_2026_0_wasm32", True),
+    ("cp39-abi3-pyemscripten_2026_0_wasm32", True),
+    ("cp314-abi3-pyemscripten_2026_0_wasm32", True),
+    ("cp315-abi3-pyemscripten_2026_0_wasm32", False),
+    ("cp313-cp313-pyemscripten_2026_0_wasm32", False),
+    ("cp39-abi3-pyemscripten_2025_0_wasm32", False),
+    ("cp314-cp314-manylinux_2_17_x86_64", False),
+])
+def test_installs_here_is_what_pip_would_take(tag: str, ok: bool, tmp_path: Path) -> None:
+    """One rule for the build's wheel check and `forge publish`: the target's tag, or abi3 up to its CPython."""
+    from forge.authors.publish import check_wheel_name
+    from forge.errors import ForgeError
+    from forge.toolchain import target
+
+    assert target.installs_here(tag) is ok
+    assert target.PLATFORM_TAG == "pyemscripten_2026_0_wasm32"
+    whl = tmp_path / f"demo-1.0-{tag}.whl"
+    with zipfile.ZipFile(whl, "w") as zf:
+        zf.writestr("demo-1.0.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {tag}\n")
+    if ok:
+        check_wheel_name(whl)
+    else:
+        with pytest.raises(ForgeError, match=f"demo-1.0-{tag}.whl is tagged {tag}, not"):
+            check_wheel_name(whl)
