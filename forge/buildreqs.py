@@ -9,9 +9,11 @@ answers match the build. The sdist is asked with the recipe's patches applied (r
 builds the patched tree, and a patch may change `[build-system].requires`). Answers are cached
 per (sdist sha256, patches).
 
-Environment markers (PEP 508) are evaluated here, never by `pip download`: pip evaluates them
-in the Python it runs in (the forge's), not the one `--python-version` names, so
-`cffi; python_version < '3.14'` would be fetched for a 3.14 build. Build-machine tools are
+Environment markers (PEP 508) are evaluated for the interpreter that installs the wheels, never
+in the forge's own Python: pip evaluates them in the Python it runs in, not the one
+`--python-version` names, so `cffi; python_version < '3.14'` would be fetched for a 3.14 build.
+The recipe's build requirements are evaluated here; their dependencies' markers by pip run
+through `forge.pipmarkers` with the same environment. Build-machine tools are
 evaluated in the environment of the interpreter that runs the backend (as pypa build and
 `pyodide build` install them there); host packages a cross build compiles against (the
 recipe's `host:` requirements, numpy) in the target's: CPython in Pyodide, emscripten/wasm32.
@@ -202,7 +204,7 @@ def wheel_set(requirements: list[str], interp: Interpreter, constraints: Path | 
               *, recipe: str, file: str) -> Path:
     """The closed set of wheels for `requirements` on `interp`, downloaded once by pip."""
     reqs = sorted(set(requirements))
-    key_src = json.dumps([reqs, interp.key, _constraints_text(constraints)])
+    key_src = json.dumps([reqs, interp.key, _constraints_text(constraints), "markers-of-dependencies-too"])
     dest = cache_dir / "wheelsets" / hashlib.sha256(key_src.encode()).hexdigest()[:20]
     if (dest / ".complete").is_file():
         return dest
@@ -211,7 +213,8 @@ def wheel_set(requirements: list[str], interp: Interpreter, constraints: Path | 
     try:
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
                "--disable-pip-version-check", "-d", str(tmp)]
-        if interp != HOST:
+        if interp != HOST:  # the dependencies' markers too, for the interpreter that will install them
+            cmd[1:3] = ["-m", "forge.pipmarkers", json.dumps(marker_environment(interp))]
             nodot = interp.version.replace(".", "")
             cmd += ["--python-version", interp.version, "--implementation", "cp", "--abi", f"cp{nodot}",
                     "--abi", "abi3", "--abi", "none"]

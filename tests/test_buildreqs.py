@@ -107,3 +107,33 @@ def test_a_crate_is_built_only_by_a_rust_build_tool(tmp_path: Path) -> None:
     assert builds_rust(project('[build-system]\nrequires = ["setuptools", "setuptools-rust>=1.5"]\n'))
     assert builds_rust(project(None))  # setup.py alone: setuptools-rust cannot be ruled out
     assert not builds_rust(tmp_path)  # no Cargo.toml at all
+
+
+def _wheel(folder: Path, name: str, requires: list[str]) -> None:
+    import zipfile  # noqa: PLC0415
+
+    meta = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    with zipfile.ZipFile(folder / f"{name.replace('-', '_')}-1.0-py3-none-any.whl", "w") as zf:
+        di = f"{name.replace('-', '_')}-1.0.dist-info"
+        zf.writestr(f"{di}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{meta}")
+        zf.writestr(f"{di}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(f"{di}/RECORD", "")
+
+
+def test_dependencies_markers_are_evaluated_for_the_build_root_too(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build tool's own dependencies, resolved by this machine's real pip (from a local
+    find-links folder): `python_version >= "3.14"` is fetched for the build root's 3.14 and
+    `< "3.13"` is not, although the forge itself runs on another Python (pypa/pip#11010)."""
+    from forge.buildreqs import wheel_set  # noqa: PLC0415
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "tool", ['old-only; python_version < "3.13"', 'new-only; python_version >= "3.14"',
+                            'linux-only; sys_platform == "linux"'])
+    for name in ("old-only", "new-only", "linux-only"):
+        _wheel(wheels, name, [])
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    got = wheel_set(["tool"], ROOT, None, tmp_path / "cache", recipe="demo", file="recipes/demo/recipe.yaml")
+    assert sorted(p.name.split("-")[0] for p in got.glob("*.whl")) == ["linux_only", "new_only", "tool"]
