@@ -33,13 +33,32 @@ def med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def categorize(run: BrowserRun) -> dict[str, int]:
-    """Bytes per kind, each URL counted once (a service-worker fetch and the page's view of
-    the same response are two request events)."""
+def bytes_by_url(run: BrowserRun) -> dict[str, int]:
+    """Bytes per URL, each counted once (a service-worker fetch and the page's view of the same
+    response are two request events)."""
     by_url: dict[str, int] = {}
     for r in run.requests:
         url = r["url"].split("?")[0]
         by_url[url] = max(by_url.get(url, 0), r.get("bytes") or 0)
+    return by_url
+
+
+def lite_workspace(prefix: str, repeat: int) -> tuple[argparse.Namespace, Path, Path, Path]:
+    """The command line every lite benchmark takes (--channel, --repeat), the channel, and a
+    fresh work folder with an empty `files/` for the site's notebooks."""
+    ap = argparse.ArgumentParser(description=(sys.modules["__main__"].__doc__ or "").splitlines()[0])
+    ap.add_argument("--channel", type=Path, default=None)
+    ap.add_argument("--repeat", type=int, default=repeat)
+    args = ap.parse_args()
+    channel = ForgeConfig.load(channel_dir=args.channel).channel_dir
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    (work / "files").mkdir()
+    return args, channel, work, work / "files"
+
+
+def categorize(run: BrowserRun) -> dict[str, int]:
+    """Bytes per kind of file the site serves."""
+    by_url = bytes_by_url(run)
     cats = {"pyodide runtime": 0, "channel packages": 0, "kernel extension (wheels + worker)": 0,
             "JupyterLite app": 0}
     for url, n in by_url.items():
@@ -57,14 +76,7 @@ def categorize(run: BrowserRun) -> dict[str, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--channel", type=Path, default=None)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    channel = ForgeConfig.load(channel_dir=args.channel).channel_dir
-    work = Path(tempfile.mkdtemp(prefix="bench-lite-"))
-    files = work / "files"
-    files.mkdir()
+    args, channel, work, files = lite_workspace("bench-lite-", repeat=3)
 
     # site build (the view is refreshed first; the first build also converts what changed)
     build_site(channel, work / "warmup", contents=(files,))

@@ -10,18 +10,15 @@ The channel must hold matplotlib's chain and the kernel's start-up packages:
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_lite import categorize  # noqa: E402
-from forge.config import ForgeConfig  # noqa: E402
+from benchmarks.bench_lite import bytes_by_url, categorize, lite_workspace  # noqa: E402
 from forge.lite import build_site  # noqa: E402
 from forge.serve import serving  # noqa: E402
 from tests.support.browser import BrowserRun, notebook_json, run_notebook  # noqa: E402
@@ -37,10 +34,7 @@ PACKAGES = ("matplotlib-", "numpy-", "pillow-", "contourpy-", "kiwisolver-", "fo
 
 def per_package(run: BrowserRun) -> dict[str, int]:
     """Bytes of each listed package's file (a wheel or a shared-library zip), URLs counted once."""
-    by_url: dict[str, int] = {}
-    for r in run.requests:
-        url = r["url"].split("?")[0]
-        by_url[url] = max(by_url.get(url, 0), r.get("bytes") or 0)
+    by_url = bytes_by_url(run)
     out = dict.fromkeys(PACKAGES, 0)
     for url, n in by_url.items():
         name = url.rsplit("/", 1)[-1]
@@ -60,14 +54,7 @@ def one_run(site: Path, notebook: str, expect: str, shot: Path | None = None) ->
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--channel", type=Path, default=None)
-    ap.add_argument("--repeat", type=int, default=1)
-    args = ap.parse_args()
-    channel = ForgeConfig.load(channel_dir=args.channel).channel_dir
-    work = Path(tempfile.mkdtemp(prefix="bench-lite-mpl-"))
-    files = work / "files"
-    files.mkdir()
+    args, channel, work, files = lite_workspace("bench-lite-mpl-", repeat=1)
     (files / "mpl.ipynb").write_text(json.dumps(notebook_json(MPL_CELL)))
     (files / "base.ipynb").write_text(json.dumps(notebook_json(BASE_CELL)))
     t = time.perf_counter()
