@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from forge import api  # noqa: E402
 from forge.config import ForgeConfig  # noqa: E402
-from forge.recipes import discover  # noqa: E402
+from forge.recipes import recipe_folders  # noqa: E402
 
 
 def main() -> int:
@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="build into DIR (kept) instead of a temp dir")
     ap.add_argument("names", nargs="*", help="only these recipes (default: every recipe)")
     ns = ap.parse_args()
-    names = ns.names or sorted(discover(REPO / "recipes"))
+    names = ns.names or sorted(recipe_folders(REPO / "recipes"))
     with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
         root = ns.keep or Path(tmp)
         os.environ["FORGE_CACHE"] = str(root / "cache")  # empty: every sdist, wheel set, tarball fetched

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import ForgeError
+from .locations import PLATFORM_REPO
 from .recipes import tags
 from .scheduler import dependents_of
 from .workspace import Workspace
@@ -20,15 +21,20 @@ def changed_folders(root: Path, recipes_dir: Path, base: str) -> tuple[set[str],
                          fix="pass a revision that exists, e.g. --base origin/main")
     untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=root,
                                capture_output=True, text=True, check=False).stdout
-    rel = recipes_dir.resolve().relative_to(root.resolve())
+    dirs = [recipes_dir.resolve().relative_to(root.resolve())]
+    pin_files = {"conda_build_config.yaml"}
+    if PLATFORM_REPO.is_relative_to(root.resolve()):  # the forge's own checkout: its platform recipes and pins
+        platform = PLATFORM_REPO.relative_to(root.resolve())
+        dirs.append(platform / "recipes")
+        pin_files.add(str(platform / "conda_build_config.yaml"))
     names: set[str] = set()
     pins = False
     for line in (proc.stdout + untracked).splitlines():
         parts = Path(line).parts
-        if line == "conda_build_config.yaml":
-            pins = True
-        if len(parts) > len(rel.parts) and Path(*parts[: len(rel.parts)]) == rel:
-            names.add(parts[len(rel.parts)])
+        pins |= line in pin_files
+        for rel in dirs:
+            if len(parts) > len(rel.parts) and Path(*parts[: len(rel.parts)]) == rel:
+                names.add(parts[len(rel.parts)])
     return names, pins
 
 

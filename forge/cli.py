@@ -24,11 +24,24 @@ ChannelOpt = typer.Option(None, "--channel", "-c", help="Channel directory (defa
 RecipesOpt = typer.Option(None, "--recipes", help="Recipes folder (default <repo>/recipes).")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        from .toolchain import target  # noqa: PLC0415
+
+        out.print(f"wasm-forge {version('wasm-forge')} (Pyodide {target.PYODIDE_VERSION}: CPython {target.PYTHON_VERSION}, "
+                  f"{target.WHEEL_TAG})", highlight=False, soft_wrap=True)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(root: Optional[Path] = typer.Option(
         None, "--root", envvar="FORGE_ROOT",
         help="The recipe repository (default: the nearest folder above the working directory with "
-             "recipes/ and conda_build_config.yaml).")) -> None:
+             "recipes/ and conda_build_config.yaml)."),
+        _show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                           help="Print the forge's version and its target, then exit.")) -> None:
     if root is not None:
         os.environ["FORGE_ROOT"] = str(root.resolve())
 
@@ -218,13 +231,13 @@ def lint(
 ) -> None:
     """Check recipes against the forge's rules (IDs FL000-FL009); errors exit 1."""
     from .lint import RULES, lint_recipe  # noqa: PLC0415
-    from .recipes import discover  # noqa: PLC0415
+    from .recipes import recipe_folders  # noqa: PLC0415
 
     if rules:
         for rid, (summary, _fn) in RULES.items():
             out.print(f"{rid}  {summary}", highlight=False)
         return
-    folders = discover(_config(None, recipes).recipes_dir)
+    folders = recipe_folders(_config(None, recipes).recipes_dir)
     unknown = [n for n in names or [] if n not in folders]
     if unknown:
         raise ForgeError(f"there is no recipe named {', '.join(unknown)}", fix="run `forge list`")

@@ -1,10 +1,12 @@
-"""Where things live: the repository, its recipes, the channel, caches and logs."""
+"""A run's paths: the repository, its recipes, the channel, state and caches (forge.locations decides)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .locations import constraints_file, download_cache_dir, find_repo, user_dir
 
 #: The platform every package runs on, and so is tested on: noarch packages too are rendered,
 #: resolved and tested for it (python-wasm), never against the build machine's Python.
@@ -17,22 +19,6 @@ DEFAULT_PLATFORMS: tuple[str, ...] = (TARGET_PLATFORM,)
 SOURCES_PLACEHOLDER = "/forge-sources"
 
 
-def is_recipe_repo(path: Path) -> bool:
-    return (path / "recipes").is_dir() and (path / "conda_build_config.yaml").is_file()
-
-
-def repo_root(start: Path | None = None) -> Path:
-    """The recipe repository the forge works on: $FORGE_ROOT (`forge --root`), else the
-    nearest folder at or above the working directory holding recipes/ and
-    conda_build_config.yaml (as git finds .git), else the working directory. An installed
-    forge builds any repository's recipes, not only its own checkout's."""
-    env = os.environ.get("FORGE_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = (start or Path.cwd()).resolve()
-    return next((d for d in (here, *here.parents) if is_recipe_repo(d)), here)
-
-
 @dataclass(frozen=True)
 class ForgeConfig:
     """Paths and knobs shared by planning, building and publishing."""
@@ -42,6 +28,8 @@ class ForgeConfig:
     channel_dir: Path
     state_dir: Path
     platforms: tuple[str, ...] = field(default=DEFAULT_PLATFORMS)
+    #: False outside any recipe repository (the forge's platform recipes, the user's channel)
+    in_repo: bool = True
 
     @property
     def variant_file(self) -> Path:
@@ -49,7 +37,7 @@ class ForgeConfig:
 
     @property
     def cache_dir(self) -> Path:
-        return Path(os.environ.get("FORGE_CACHE", self.state_dir / "cache"))
+        return download_cache_dir()
 
     @property
     def work_dir(self) -> Path:
@@ -61,7 +49,7 @@ class ForgeConfig:
 
     @property
     def constraints_file(self) -> Path:
-        return self.root / "constraints" / "build-tools.txt"
+        return constraints_file(self.root)
 
     @classmethod
     def load(
@@ -72,13 +60,28 @@ class ForgeConfig:
         channel_dir: Path | None = None,
         state_dir: Path | None = None,
     ) -> "ForgeConfig":
-        """Defaults: the repo's recipes/, ./channel (or $FORGE_CHANNEL), .forge/ for state."""
-        root = (root or repo_root()).resolve()
-        channel = channel_dir or Path(os.environ.get("FORGE_CHANNEL", root / "channel"))
-        state = state_dir or Path(os.environ.get("FORGE_STATE", root / ".forge"))
+        """Defaults: the repository's recipes/, channel/ (or $FORGE_CHANNEL) and .forge/ (or
+        $FORGE_STATE); outside any recipe repository, the forge's own platform recipes with the
+        user's channel and state (forge.locations), so nothing lands in an author's project."""
+        found = root or find_repo()
+        if found is None:
+            from .locations import PLATFORM_REPO  # noqa: PLC0415
+
+            root, default_channel, default_state = PLATFORM_REPO, user_dir() / "channel", user_dir() / "state"
+        else:
+            root = found.resolve()
+            default_channel, default_state = root / "channel", root / ".forge"
+        channel = channel_dir or Path(os.environ.get("FORGE_CHANNEL", default_channel))
+        state = state_dir or Path(os.environ.get("FORGE_STATE", default_state))
         return cls(
             root=root,
             recipes_dir=(recipes_dir or root / "recipes").resolve(),
             channel_dir=Path(channel).resolve(),
             state_dir=Path(state).resolve(),
+            in_repo=found is not None,
         )
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The recipe repository in force, else the working directory (for messages and defaults)."""
+    return find_repo(start) or (start or Path.cwd()).resolve()

@@ -24,6 +24,7 @@ from rattler_build import (
 
 from .config import SOURCES_PLACEHOLDER
 from .errors import ForgeError
+from .locations import platform_recipes, variant_files
 from .yamlpos import line_from_message, yaml_syntax_error
 
 RECIPE_FILE = "recipe.yaml"
@@ -99,6 +100,13 @@ def discover(recipes_dir: Path) -> dict[str, Path]:
     }
 
 
+def recipe_folders(recipes_dir: Path) -> dict[str, Path]:
+    """A repository's recipes over the forge's platform recipes (python, pyodide-abi): every
+    repository builds the platform it runs on without carrying those recipes; its own win."""
+    own = discover(recipes_dir)
+    return {**discover(platform_recipes()), **own}
+
+
 def parse(name: str, path: Path, *, display: str | None = None) -> Stage0Recipe:
     """Parse a recipe.yaml, turning YAML and schema problems into a ForgeError with a line."""
     file = path / RECIPE_FILE
@@ -122,25 +130,26 @@ def parse(name: str, path: Path, *, display: str | None = None) -> Stage0Recipe:
 
 
 @lru_cache(maxsize=16)
-def _variant_config(variant_file: str, mtime: float, platform: str) -> VariantConfig:
-    if not variant_file:
-        return VariantConfig()
+def _variant_config(files: tuple[tuple[str, float], ...], platform: str) -> VariantConfig:
     jinja = JinjaConfig(platform=PlatformConfig(target_platform=platform))
+    merged = VariantConfig()
+    for file, _mtime in files:  # later files win, key by key
+        merged = merged.merge(VariantConfig.from_conda_build_config(file, jinja))
     # `host_platform` is only in a variant whose recipe asks for it (build.variant.use_keys);
     # rattler-build then solves the host env for the target instead of the build machine
-    return VariantConfig.from_conda_build_config(variant_file, jinja).merge(
-        VariantConfig.from_yaml(f"host_platform: [{platform}]\n"))
+    return merged.merge(VariantConfig.from_yaml(f"host_platform: [{platform}]\n"))
 
 
 def variant_config(variant_file: Path | None, platform: str) -> VariantConfig:
-    """The variant pins for a platform, from conda_build_config.yaml (cached per mtime)."""
-    if variant_file is None or not variant_file.exists():
-        return _variant_config("", 0.0, platform)
+    """The variant pins for a platform: the forge's platform pins, then the repository's
+    conda_build_config.yaml over them (cached per mtime)."""
+    root = variant_file.parent if variant_file is not None else None
+    files = [f for f in variant_files(root) if f.exists()]
     try:
-        return _variant_config(str(variant_file), variant_file.stat().st_mtime, platform)
+        return _variant_config(tuple((str(f), f.stat().st_mtime) for f in files), platform)
     except Exception as exc:  # noqa: BLE001
         raise ForgeError(
-            f"the variant file cannot be read: {str(exc).splitlines()[0]}", file=variant_file,
+            f"the variant file cannot be read: {str(exc).splitlines()[0]}", file=files[-1] if files else variant_file,
             fix="correct conda_build_config.yaml",
         ) from None
 

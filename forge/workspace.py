@@ -9,7 +9,7 @@ from .channel import Channel
 from .config import ForgeConfig
 from .errors import ForgeError
 from .graph import Graph, build_graph, spec_name, version_matches
-from .recipes import Recipe, discover, render
+from .recipes import Recipe, recipe_folders, render
 
 
 class Workspace:
@@ -24,7 +24,7 @@ class Workspace:
 
     @cached_property
     def folders(self) -> dict[str, Path]:
-        return discover(self.config.recipes_dir)
+        return recipe_folders(self.config.recipes_dir)
 
     def display(self, path: Path) -> str:
         try:

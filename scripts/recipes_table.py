@@ -47,7 +47,9 @@ def table_rows(logs: list[Path]) -> tuple[list[str], dict[str, int], int]:
     rows: list[str] = []
     counts = dict.fromkeys(KINDS, 0)
     passed_total = 0
-    for recipe in sorted((ROOT / "recipes").glob("*/recipe.yaml")):
+    # the repository's recipes and the platform recipes the forge ships (forge/platform/recipes)
+    folders = [*(ROOT / "recipes").glob("*/recipe.yaml"), *(ROOT / "forge" / "platform" / "recipes").glob("*/recipe.yaml")]
+    for recipe in sorted(folders, key=lambda r: r.parent.name):
         name = recipe.parent.name
         kind, version = recipe_facts(recipe)
         secs, passed = log_facts(logs, name)

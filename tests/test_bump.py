@@ -13,6 +13,7 @@ import pytest
 from forge import pipindex
 from forge.bump import bump, edit_recipe, find_pin, outdated
 from forge.errors import ForgeError
+from forge.locations import PLATFORM_REPO
 from tests.support.testlib import REPO, forge_cli
 
 RECIPE = """\
@@ -62,7 +63,7 @@ def test_edit_keeps_everything_else(tmp_path: Path) -> None:
 
 
 def test_recipes_without_a_versioned_sdist_are_left_alone(tmp_path: Path) -> None:
-    assert find_pin("python", REPO / "recipes" / "python") is None  # no PyPI sdist
+    assert find_pin("python", PLATFORM_REPO / "recipes" / "python") is None  # no PyPI sdist
     assert find_pin("liblz4", REPO / "recipes" / "liblz4") is None  # its sdist follows another variable
     assert find_pin("attrs", REPO / "recipes" / "attrs").project == "attrs"
     # every recipe of the repository: an edit to the same values is the identity
@@ -76,7 +77,7 @@ def test_recipes_without_a_versioned_sdist_are_left_alone(tmp_path: Path) -> Non
 
 def test_bad_input_is_one_sentence(tmp_path: Path) -> None:
     recipes = tmp_path / "recipes"
-    shutil.copytree(REPO / "recipes" / "python", recipes / "python")
+    shutil.copytree(PLATFORM_REPO / "recipes" / "python", recipes / "python")
     with pytest.raises(ForgeError, match="no recipe named nosuch"):
         bump("nosuch", recipes, tmp_path / "cache")
     with pytest.raises(ForgeError, match="not a version"):
@@ -119,8 +120,9 @@ def test_bump_a_real_recipe_to_another_real_version(tmp_path: Path) -> None:
 @pytest.mark.network
 def test_outdated_lists_an_old_pin(tmp_path: Path) -> None:
     recipes = tmp_path / "recipes"
-    for name in ("attrs", "six", "python"):
+    for name in ("attrs", "six"):
         shutil.copytree(REPO / "recipes" / name, recipes / name)
+    shutil.copytree(PLATFORM_REPO / "recipes" / "python", recipes / "python")
     # attrs pinned to an old release; six moved to the newest the index has
     text = (recipes / "attrs" / "recipe.yaml").read_text()
     old = find_pin("attrs", recipes / "attrs").version

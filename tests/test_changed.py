@@ -22,6 +22,10 @@ def _recipe(root: Path, name: str, run: list[str], *, tags: str = "") -> None:
     )
 
 
+#: the forge's platform recipes, which every repository has (tagged core, and they use the pins)
+PLATFORM = {"python", "pyodide-abi"}
+
+
 def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
@@ -44,7 +48,7 @@ def test_changed_recipe_and_dependents(tmp_path: Path) -> None:
     assert set(order) == {"mid", "top", "fresh"} and order.index("mid") < order.index("top")
     (tmp_path / "conda_build_config.yaml").write_text("python:\n  - \"3.14\"\n")
     _git(tmp_path, "add", "conda_build_config.yaml")
-    assert set(affected(ws(), "HEAD")) == {"base", "mid", "top", "alone", "fresh"}
+    assert set(affected(ws(), "HEAD")) == {"base", "mid", "top", "alone", "fresh"} | PLATFORM
 
 
 def test_ci_builds_the_core_set_plus_what_changed(tmp_path: Path) -> None:
@@ -58,13 +62,14 @@ def test_ci_builds_the_core_set_plus_what_changed(tmp_path: Path) -> None:
     _git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=t", "add", ".")
     _git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "one")
     ws = lambda: Workspace(ForgeConfig.load(root=tmp_path, channel_dir=tmp_path / "ch", state_dir=tmp_path / "st"))  # noqa: E731
-    assert core(ws()) == {"base", "top"}
-    assert ci_selection(ws(), None) == ["base", "top"]
-    assert ci_selection(ws(), "HEAD") == ["base", "top"]
+    assert core(ws()) == {"base", "top"} | PLATFORM
+    for base in (None, "HEAD"):
+        order = ci_selection(ws(), base)
+        assert set(order) == {"base", "top"} | PLATFORM and order.index("pyodide-abi") < order.index("python")
     (tmp_path / "recipes" / "alone" / "recipe.yaml").write_text(
         (tmp_path / "recipes" / "alone" / "recipe.yaml").read_text().replace("echo alone", "echo alone2"))
     order = ci_selection(ws(), "HEAD")
-    assert set(order) == {"base", "top", "alone", "leaf"} and order.index("alone") < order.index("leaf")
+    assert set(order) == {"base", "top", "alone", "leaf"} | PLATFORM and order.index("alone") < order.index("leaf")
 
 
 def test_the_recipes_every_ci_run_builds_are_tagged_core() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from forge.lint import RULES, lint_recipe
-from forge.recipes import discover
+from forge.recipes import recipe_folders
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,7 @@ def test_rule_ids_are_unique_and_documented() -> None:
 
 
 def test_repo_recipes_have_no_lint_errors() -> None:
-    errors = [str(f) for name, path in discover(REPO / "recipes").items()
+    errors = [str(f) for name, path in recipe_folders(REPO / "recipes").items()
               for f in lint_recipe(name, path) if f.severity == "error"]
     assert errors == []
 
@@ -168,7 +168,7 @@ def test_build_refusal_names_recipe_file_line_and_fix(tmp_path: Path) -> None:
 def test_every_repo_recipe_passes_the_source_refusal() -> None:
     from forge.recipes import unverified_sources
 
-    assert [str(u) for name, path in discover(REPO / "recipes").items() for u in unverified_sources(name, path)] == []
+    assert [str(u) for name, path in recipe_folders(REPO / "recipes").items() for u in unverified_sources(name, path)] == []
 
 
 def test_rules_listing_documents_fl009() -> None:

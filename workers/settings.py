@@ -97,11 +97,9 @@ def worker_dir() -> Path:
     env = os.environ.get("FORGE_WORKER_DIR")
     if env:
         return Path(env).resolve()
-    from forge.config import repo_root  # noqa: PLC0415
+    from forge.config import ForgeConfig  # noqa: PLC0415
 
-    state = os.environ.get("FORGE_STATE")
-    base = Path(state) if state else repo_root() / ".forge"
-    return (base / f"farm-worker-{socket.gethostname()}").resolve()
+    return (ForgeConfig.load().state_dir / f"farm-worker-{socket.gethostname()}").resolve()
 
 
 def redis_client(url: str) -> redis.Redis:

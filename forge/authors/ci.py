@@ -19,6 +19,16 @@ from pathlib import Path
 
 from ..config import ForgeConfig
 from ..errors import ForgeError
+from .venv import Venv
+
+
+@dataclass(frozen=True)
+class FailedTest:
+    """One failing test as pytest names it (its node id) with the first line of its reason."""
+
+    nodeid: str
+    reason: str
+    kind: str = "failed"  # or "error" (a fixture or collection error)
 
 
 @dataclass
@@ -29,6 +39,36 @@ class WasmTestOutcome:
     test_seconds: float
     venv_seconds: float
     output_tail: str = ""
+    failures: list[FailedTest] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def read_junit(path: Path) -> tuple[list[FailedTest], dict[str, int]]:
+    """Failing tests and counts from the junit XML pytest wrote inside wasm (xunit1: each testcase
+    names its file, so the node id is pytest's own)."""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415, S405 - pytest's own file, written just now
+
+    try:
+        root = ET.parse(path).getroot()  # noqa: S314
+    except (OSError, ET.ParseError):
+        return [], {}
+    failures: list[FailedTest] = []
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+        for key in counts:
+            counts[key] += int(suite.get(key, "0") or 0)
+    for case in root.iter("testcase"):
+        bad = next((c for c in case if c.tag in ("failure", "error")), None)
+        if bad is None:
+            continue
+        file, classname, name = case.get("file", ""), case.get("classname", ""), case.get("name", "")
+        module = file[:-3].replace("/", ".") if file.endswith(".py") else ""
+        inner = classname[len(module) + 1:] if module and classname.startswith(module + ".") else ""
+        nodeid = "::".join(p for p in (file or classname, inner, name) if p)
+        reason = (bad.get("message") or (bad.text or "").strip() or bad.tag).strip().splitlines()
+        failures.append(FailedTest(nodeid, reason[0][:300] if reason else bad.tag,
+                                   "error" if bad.tag == "error" else "failed"))
+    return failures, counts
 
 
 @dataclass
@@ -70,6 +110,13 @@ class CiReport:
                 lines.append(f"| {phase} | {results[phase]} | {'' if secs is None else f'{secs:.1f}'} |")
         if self.error:
             lines += ["", f"**error:** {self.error}"]
+        if self.tests and self.tests.failures:
+            c = self.tests.counts
+            lines += ["", f"**{len(self.tests.failures)} failing** of {c.get('tests', '?')} tests:", "",
+                      "| test | reason |", "| --- | --- |"]
+            pipe = "\\|"  # a literal | inside a table cell
+            lines += [f"| `{f.nodeid}`{' (error)' if f.kind == 'error' else ''} | {f.reason.replace('|', pipe)} |"
+                      for f in self.tests.failures]
         if self.tests and self.tests.output_tail:
             lines += ["", "```", self.tests.output_tail, "```"]
         return "\n".join(lines) + "\n"
@@ -79,12 +126,32 @@ def _tail(text: str, n: int = 15) -> str:
     return "\n".join(text.rstrip().splitlines()[-n:])
 
 
+def _run_tee(venv: Venv, args: list[str], cwd: Path, echo: bool) -> tuple[int, str]:
+    """Run the venv's python; its output is kept (for the summary) and, with ECHO, shown as it comes."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if not echo:
+        proc = venv.run(*args, cwd=cwd)
+        return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
+    kept: list[str] = []
+    with subprocess.Popen([str(venv.python), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            kept.append(line)
+            del kept[:-200]
+    return proc.returncode, "".join(kept)
+
+
 def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_dir: Path | None = None,
                 extras: str = "test", pytest_args: list[str] | None = None, echo: bool = False) -> WasmTestOutcome:
     """The wheels installed with their EXTRAS into a venv (VENV_DIR when it is already a forge venv,
     else a new one), pytest run in PROJECT; the exit code is pytest's."""
     from .node import ensure_node  # noqa: PLC0415
-    from .venv import Venv, create_venv, is_venv  # noqa: PLC0415
+    from .venv import create_venv, is_venv  # noqa: PLC0415
 
     for w in wheels:
         if not w.is_file():
@@ -111,10 +178,14 @@ def wasm_pytest(wheels: list[Path], project: Path, channels: list[str], *, venv_
                              f"{last[:400]})", fix="check the wheel's dependencies: they must exist as pure or "
                                                    "pyemscripten wheels (in the channel's view or on the index)")
         args = pytest_args if pytest_args is not None else []
-        proc = venv.run("-P", "-m", "pytest", "-p", "no:cacheprovider", *args, cwd=project, capture=not echo)
+        with tempfile.TemporaryDirectory(prefix="forge-junit-") as junit_dir:
+            junit = Path(junit_dir) / "junit.xml"
+            code, output = _run_tee(venv, ["-P", "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}",
+                                           "-o", "junit_family=xunit1", *args], project, echo)
+            failures, counts = read_junit(junit)
         t3 = time.monotonic()
-        return WasmTestOutcome(proc.returncode, venv.path if kept else None, t2 - t1, t3 - t2, t1 - t0,
-                               _tail((proc.stdout or "") + (proc.stderr or "")))
+        return WasmTestOutcome(code, venv.path if kept else None, t2 - t1, t3 - t2, t1 - t0, _tail(output),
+                               failures, counts)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,10 @@ ChannelsOpt = typer.Option([], "--channel", "-c", help="Channels (default: the f
 
 
 def _channels(channel: list[str]) -> list[str]:
-    return channel or [str(ForgeConfig.load().channel_dir)]
+    """--channel, else the repository's (or, outside one, the user's) channel; with `python` in one."""
+    from .platform import author_channels  # noqa: PLC0415
+
+    return author_channels(channel, ForgeConfig.load(), say=lambda m: err.print(m, highlight=False, soft_wrap=True))
 
 
 def venv(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -29,7 +30,11 @@ from ..errors import ForgeError
 
 #: sources whose presence means the project compiles something (a pure wheel is then a fallback)
 NATIVE_SUFFIXES = {".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs", ".f", ".f90", ".m"}
-_SKIP = {".git", ".hg", ".svn", "dist", "build", "__pycache__", ".tox", ".nox", ".pytest_cache", ".mypy_cache"}
+#: never sources, at any depth: version control, caches, the forge's own state
+_SKIP_ANYWHERE = {".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".pytest_cache", ".mypy_cache", ".ruff_cache",
+                  ".hypothesis", ".forge", "node_modules", ".ipynb_checkpoints"}
+#: outputs at the project's top level (pypa build's own folders)
+_SKIP_TOP = {"dist", "build", "wheelhouse", "channel"}
 
 
 @dataclass
@@ -47,8 +52,31 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _ignore(_dir: str, names: list[str]) -> list[str]:
-    return [n for n in names if n in _SKIP or n.endswith(".egg-info") or n.startswith(".venv")]
+def _skipped(rel: Path, top: Path) -> bool:
+    """A path the wheel's sources never need: VCS, caches, outputs, virtual environments."""
+    parts = rel.parts
+    if set(parts) & _SKIP_ANYWHERE or any(p.endswith(".egg-info") for p in parts):
+        return True
+    if parts and parts[0] in _SKIP_TOP:
+        return True
+    # a venv (python's or `forge venv`'s) anywhere: its pyvenv.cfg marks it
+    return any((top.joinpath(*parts[:i]) / "pyvenv.cfg").is_file() for i in range(1, len(parts)))
+
+
+def project_files(top: Path) -> list[Path]:
+    """The project's files, relative to TOP: in a git work tree what git tracks plus what it does
+    not ignore (so a large ignored data folder costs nothing), else every file; minus `_skipped`."""
+    proc = subprocess.run(["git", "-C", str(top), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "."],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode == 0:
+        names = [Path(n) for n in proc.stdout.split("\0") if n]
+    else:
+        names = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            here = Path(dirpath).relative_to(top)
+            dirnames[:] = [d for d in dirnames if not _skipped(here / d, top)]
+            names += [here / f for f in filenames]
+    return sorted(n for n in names if not _skipped(n, top) and (top / n).is_file())
 
 
 def _zero_mtime(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -68,7 +96,10 @@ def project_source(path: Path, work: Path) -> tuple[Path, Path]:
             raise ForgeError(f"{path} has no pyproject.toml or setup.py, so it is not a Python project",
                              fix="run `forge wheel` in your project's folder or pass an sdist")
         src = work / "src" / path.name
-        shutil.copytree(path, src, ignore=_ignore, symlinks=True)
+        for rel in project_files(path):
+            dest = src / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path / rel, dest)
         tarball = work / f"{path.name}-src.tar.gz"
         with tarfile.open(tarball, "w:gz") as tf:
             tf.add(src, arcname=path.name, filter=_zero_mtime)
@@ -117,7 +148,7 @@ def split_requirements(reqs: list[str], channels: list[str]) -> tuple[list[str],
 
 def has_native_sources(src: Path) -> bool:
     return any(p.suffix.lower() in NATIVE_SUFFIXES for p in src.rglob("*") if p.is_file()
-               and not set(p.relative_to(src).parts) & _SKIP)
+               and not _skipped(p.relative_to(src), src))
 
 
 def wheel_problems(whl: Path) -> list[str]:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from ..toolchain.target import PYTHON_XY
+from ..toolchain import target
 
 #: Where a package's importable files live: noarch: python packages use the
 #: relocatable `site-packages/`, emscripten-wasm32 builds the real prefix layout.
-SITE_PREFIXES = ("site-packages/", f"lib/python{PYTHON_XY}/site-packages/")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def read(root: Path) -> CondaPackage:
     rels = [p["_path"] for p in paths] if paths else [
         str(f.relative_to(root)) for f in root.rglob("*") if f.is_file() and not f.is_relative_to(info)]
     for rel in sorted(rels):
-        prefix = next((p for p in SITE_PREFIXES if rel.startswith(p)), None)
+        prefix = next((p for p in ("site-packages/", f"lib/python{target.PYTHON_XY}/site-packages/") if rel.startswith(p)), None)
         if prefix:
             inner = rel[len(prefix):]
             if "__pycache__/" not in inner and not inner.endswith(".pyc"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..toolchain.paths import default_cache_dir
 from ..toolchain.pyodide_dist import VIEW_RUNTIME
-from ..toolchain.target import PYODIDE_VERSION, PYTHON_VERSION
+from ..toolchain import target
 
 #: Pyodide packages the view serves next to the channel's: micropip makes
 #: `micropip.install` / piplite work against the view.
@@ -37,30 +37,34 @@ class RuntimeWheel:
     entry: dict  # Pyodide's own lock entry (name, version, imports, depends, ...)
 
 
-def pyodide_dir(cache_dir: Path | None = None, version: str = PYODIDE_VERSION) -> Path:
+def pyodide_dir(cache_dir: Path | None = None, version: str | None = None) -> Path:
     """The unpacked npm package (fetched and verified once by forge.toolchain)."""
+    version = version or target.PYODIDE_VERSION
     from ..toolchain.pyodide_dist import fetch_pyodide  # noqa: PLC0415
 
     return fetch_pyodide(version, cache_dir).package_dir
 
 
-def pyodide_lock(cache_dir: Path | None = None, version: str = PYODIDE_VERSION) -> dict:
+def pyodide_lock(cache_dir: Path | None = None, version: str | None = None) -> dict:
     """Pyodide's own pyodide-lock.json."""
+    version = version or target.PYODIDE_VERSION
     return json.loads((pyodide_dir(cache_dir, version) / "pyodide-lock.json").read_text())
 
 
-def lock_info(cache_dir: Path | None = None, version: str = PYODIDE_VERSION) -> dict:
+def lock_info(cache_dir: Path | None = None, version: str | None = None) -> dict:
     """The `info` block our lock must carry: copied from the runtime's own lock."""
+    version = version or target.PYODIDE_VERSION
     info = dict(pyodide_lock(cache_dir, version)["info"])
-    if info.get("python") != PYTHON_VERSION:
+    if info.get("python") != target.PYTHON_VERSION:
         raise RuntimeError(f"Pyodide {version}'s lock says Python {info.get('python')}, "
-                           f"forge.toolchain.target says {PYTHON_VERSION}")
+                           f"forge.toolchain.target says {target.PYTHON_VERSION}")
     info.setdefault("version", version)
     return info
 
 
-def runtime_wheel(name: str, cache_dir: Path | None = None, version: str = PYODIDE_VERSION) -> RuntimeWheel:
+def runtime_wheel(name: str, cache_dir: Path | None = None, version: str | None = None) -> RuntimeWheel:
     """The wheel of Pyodide runtime package `name`, pip-downloaded into the cache once."""
+    version = version or target.PYODIDE_VERSION
     entry = pyodide_lock(cache_dir, version)["packages"][name]
     dest = (cache_dir or default_cache_dir()) / "pyodide-runtime" / f"{name}-{entry['version']}"
     found = sorted(dest.glob("*.whl")) if dest.is_dir() else []
@@ -69,7 +73,7 @@ def runtime_wheel(name: str, cache_dir: Path | None = None, version: str = PYODI
         shutil.rmtree(tmp, ignore_errors=True)
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--python-version", PYTHON_VERSION.rsplit(".", 1)[0], "--implementation", "py",
+             "--python-version", target.PYTHON_VERSION.rsplit(".", 1)[0], "--implementation", "py",
              "--disable-pip-version-check", "-q", "-d", str(tmp), f"{name}=={entry['version']}"],
             capture_output=True, text=True, check=False)
         found = sorted(tmp.glob("*.whl")) if tmp.is_dir() else []

@@ -27,14 +27,24 @@ from packaging.version import InvalidVersion, Version
 from wheel.wheelfile import WheelFile
 
 from ..errors import ForgeError
-from ..toolchain.target import PLATFORM_TAG, PYTHON_XY
+from ..toolchain import target
 from .conda_pkg import CondaPackage
 
-_PY = "cp" + PYTHON_XY.replace(".", "")
 PURE = Tag("py3", "none", "any")
-COMPILED = Tag(_PY, _PY, PLATFORM_TAG)
-ABI3 = Tag(_PY, "abi3", PLATFORM_TAG)
-PURE_TAG, COMPILED_TAG, ABI3_TAG = str(PURE), str(COMPILED), str(ABI3)
+PURE_TAG = str(PURE)
+
+
+def compiled_tag(abi3: bool = False) -> str:
+    """The target's tag for extension modules (`cp314-cp314-pyemscripten_2026_0_wasm32`, or abi3)."""
+    py = f"cp{target.PYTHON_NODOT}"
+    return str(Tag(py, "abi3" if abi3 else py, str(target.PLATFORM_TAG)))
+
+
+def __getattr__(name: str) -> str:
+    """COMPILED_TAG and ABI3_TAG, from the pins on first use (nothing is read at import)."""
+    if name in ("COMPILED_TAG", "ABI3_TAG"):
+        return compiled_tag(abi3=name == "ABI3_TAG")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 #: dist-info files that describe one installation, not the distribution.
 _INSTALL_ONLY = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -66,7 +76,7 @@ def wheel_tag(pkg: CondaPackage) -> str:
     exts = [p for p in pkg.site_files if p.endswith(".so")]
     if pkg.subdir == "noarch" or not exts:
         return PURE_TAG
-    return ABI3_TAG if all(p.endswith(".abi3.so") for p in exts) else COMPILED_TAG
+    return compiled_tag(abi3=all(p.endswith(".abi3.so") for p in exts))
 
 
 def _native_kind(path: Path) -> str | None:

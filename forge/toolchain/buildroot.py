@@ -122,6 +122,7 @@ class BuildRoot:
     def ensure(self, progress: Progress | None = None, rebuild: bool = False) -> ToolchainLock:
         """Create the root if absent, verify it if present, rebuild it if broken; return its lock."""
         say = progress or (lambda _msg: None)
+        require_root(self.root_dir)
         with self._flock():
             if not rebuild and self.is_marked():
                 say("verifying build root")
@@ -184,6 +185,7 @@ class BuildRoot:
         Output goes to the caller's stdout/stderr unless `capture`; with `check`
         a non-zero exit raises ToolchainError.
         """
+        require_root(self.root_dir)
         bs = [b if isinstance(b, Bind) else Bind(Path(b)) for b in binds]
         argv = chroot_argv(self.root_dir, list(cmd), env={**self.base_env(), **(env or {})},
                            cwd=str(cwd), binds=bs)
@@ -285,6 +287,16 @@ class BuildRoot:
         """One ensure() at a time per root (concurrent workers wait instead of racing)."""
         with file_lock(self.root_dir.with_name(self.root_dir.name + ".flock")):
             yield
+
+
+def require_root(root_dir: Path) -> None:
+    """The build root is made with debootstrap and entered with mount + chroot, which need root:
+    say so in one sentence with the one command that works, instead of a failing step's log."""
+    if os.geteuid() != 0:
+        raise ToolchainError(
+            f"the emscripten build root ({root_dir}) is created and entered with debootstrap, mount and chroot, "
+            f"which need root, and this is uid {os.geteuid()}; run `sudo env \"PATH=$PATH\" forge toolchain` once "
+            "and then run the forge's build commands as root (e.g. in CI, where jobs run as root)")
 
 
 def ensure(root_dir: Path | None = None, progress: Progress | None = None, rebuild: bool = False) -> ToolchainLock:

@@ -20,7 +20,7 @@ from .errors import ToolchainError
 from .paths import default_cache_dir
 from ..fsutil import write_atomic
 from .proc import run_logged
-from .target import PYODIDE_VERSION
+from . import target
 
 #: npm pyodide's files, the one list: what a page or node needs to start the interpreter
 #: (each user brings its own lock) ...
@@ -56,6 +56,7 @@ def sri_sha512(path: Path) -> str:
 
 
 def _npm_integrity(version: str, log: Path) -> str:
+    version = version or target.PYODIDE_VERSION
     out = run_logged(
         ["npm", "view", f"pyodide@{version}", "dist.integrity", "--json"],
         log_path=log, what=f"npm view pyodide@{version}", capture=True,
@@ -64,12 +65,13 @@ def _npm_integrity(version: str, log: Path) -> str:
     return json.loads(out)
 
 
-def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None) -> PyodideDist:
+def fetch_pyodide(version: str | None = None, cache_dir: Path | None = None) -> PyodideDist:
     """`npm pack` pyodide@version into the cache once, verify it, unpack it.
 
     The registry's integrity is recorded beside the tarball at first fetch, so
     later calls verify offline and take milliseconds.
     """
+    version = version or target.PYODIDE_VERSION
     base = (cache_dir or default_cache_dir()) / "npm"
     base.mkdir(parents=True, exist_ok=True)
     # one fetcher at a time: two forge runs sharing a cold cache would unpack over each other
@@ -79,6 +81,7 @@ def fetch_pyodide(version: str = PYODIDE_VERSION, cache_dir: Path | None = None)
 
 
 def _fetch_locked(version: str, base: Path) -> PyodideDist:
+    version = version or target.PYODIDE_VERSION
     log = base / "npm.log"
     tarball = base / f"pyodide-{version}.tgz"
     meta_path = base / f"pyodide-{version}.json"
@@ -135,8 +138,9 @@ def load_sysconfigdata(source: str, pyodide_root: str = "/pyodide-root") -> dict
     return dict(ns["build_time_vars"])  # type: ignore[arg-type]
 
 
-def npm_install_pyodide(prefix: Path, version: str = PYODIDE_VERSION, log: Path | None = None) -> Path:
+def npm_install_pyodide(prefix: Path, version: str | None = None, log: Path | None = None) -> Path:
     """`npm install pyodide@version --prefix DIR` (for running wasm under node); returns the package dir."""
+    version = version or target.PYODIDE_VERSION
     pkg = prefix / "node_modules" / "pyodide"
     if (pkg / "package.json").is_file() and json.loads((pkg / "package.json").read_text())["version"] == version:
         return pkg

@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import ToolchainError
 from .paths import default_cache_dir
 from .pyodide_dist import LOCK_FILE, npm_install_pyodide
-from .target import PYODIDE_VERSION
+from . import target
 
 _RUNNER = r"""
 const fs = require("fs");
@@ -77,7 +77,7 @@ class PyodideRunError(ToolchainError):
 def run_in_pyodide(code: str = "None", files: Mapping[str, Path] | None = None, *,
                    view_dir: Path | None = None, packages: Sequence[str] = (),
                    lock_contents: str | None = None, index_from_view: bool = False,
-                   cache_dir: Path | None = None, version: str = PYODIDE_VERSION,
+                   cache_dir: Path | None = None, version: str | None = None,
                    timeout: float = 300) -> NodeRun:
     """Run `code` in Pyodide, with `files` (path in Pyodide's FS -> host file) copied in.
 
@@ -86,6 +86,7 @@ def run_in_pyodide(code: str = "None", files: Mapping[str, Path] | None = None, 
     loads the interpreter from the view's runtime files (proves the view is self-contained).
     Without it, Pyodide's own lock and files. `.result` is str() of the last expression.
     """
+    version = version or target.PYODIDE_VERSION
     pkg = npm_install_pyodide((cache_dir or default_cache_dir()) / f"node-pyodide-{version}", version)
     view = Path(view_dir).resolve() if view_dir is not None else None
     job = {"pkg": str(pkg), "index_url": str(view if view and index_from_view else pkg) + "/",

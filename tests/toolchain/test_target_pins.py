@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from forge.locations import PLATFORM_REPO
 from forge.toolchain.target import read_pins
 
 PROBE = ("import json; from forge.toolchain import target as t; print(json.dumps([t.PYODIDE_VERSION, "
@@ -24,9 +25,9 @@ def probe(variant_file: Path) -> list[str]:
     return json.loads(out.stdout)
 
 
-def test_repo_pins() -> None:
-    repo = Path(__file__).resolve().parents[2] / "conda_build_config.yaml"
-    assert probe(repo) == ["314.0.7", "3.14.2", "3.14", "5.0.3", "2026_0", "pyemscripten_2026_0_wasm32",
+def test_platform_pins() -> None:
+    """The pins the forge ships (forge/platform), which every repository builds against."""
+    assert probe(PLATFORM_REPO / "conda_build_config.yaml") == ["314.0.7", "3.14.2", "3.14", "5.0.3", "2026_0", "pyemscripten_2026_0_wasm32",
                            "cp314-cp314-pyemscripten_2026_0_wasm32", ".cpython-314-wasm32-emscripten.so"]
 
 
@@ -73,3 +74,25 @@ def test_installs_here_is_what_pip_would_take(tag: str, ok: bool, tmp_path: Path
     else:
         with pytest.raises(ForgeError, match=f"demo-1.0-{tag}.whl is tagged {tag}, not"):
             check_wheel_name(whl)
+
+
+def test_a_repository_overrides_only_what_it_pins(tmp_path: Path) -> None:
+    """A recipe repository's conda_build_config.yaml wins key by key; the rest are the forge's."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "conda_build_config.yaml").write_text('numpy:\n  - "2.5"\npyodide_abi:\n  - "2027_0"\n')
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert json.loads(out.stdout)[:5] == ["314.0.7", "3.14.2", "3.14", "5.0.3", "2027_0"]
+
+
+def test_nothing_is_read_at_import(tmp_path: Path) -> None:
+    """`forge --help` and `forge --version` work wherever the forge is installed: the pins are read
+    on first use, so an unreadable variant file fails only the commands that need it."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FORGE_VARIANT_FILE": str(tmp_path / "missing.yaml")}
+    run = [sys.executable, "-c", "from forge.cli import main; main()"]
+    helped = subprocess.run([*run, "--help"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert helped.returncode == 0 and "Usage" in helped.stdout, helped.stderr[-2000:]
+    env.pop("FORGE_VARIANT_FILE")
+    version = subprocess.run([*run, "--version"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert version.returncode == 0, version.stderr[-2000:]
+    assert version.stdout.split()[:2] == ["wasm-forge", "0.1.0"] and "cp314-cp314-pyemscripten_2026_0_wasm32" in version.stdout
