@@ -25,7 +25,7 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
 import redis
 from kombu.exceptions import OperationalError
@@ -41,6 +41,7 @@ from forge.fsutil import write_atomic
 
 from .blobs import BlobError, BlobStore, FileHasher
 from .claims import RedisClaims
+from .health import quarantine_key
 from .payload import collect, make_payload
 from .registry import Registry
 from .safety import UnsafePath, check_package
@@ -86,7 +87,7 @@ class CeleryExecutor:
         self.blobs = BlobStore(self.redis)
         self.registry = Registry(self.redis)
         self.staging = config.state_dir / "farm" / "staging"
-        self._log = log or sys.stderr
+        self._log = log  # None: sys.stderr when saying it (a live progress display may have replaced it)
         self._hasher = FileHasher()
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
@@ -102,6 +103,8 @@ class CeleryExecutor:
         self.resends = 0  # builds re-sent because Redis lost them (for tests and reports)
         self.lost: list[tuple[str, str, float]] = []  # (recipe, lost worker, lost_after) per re-send
         self._claims: list[RedisClaims] = []
+        self._workers_seen: set[str] = set()  # advertised slots or took a build of this run
+        self._quarantined: dict[str, str] = {}  # worker -> why, said once per quarantine
         self._clean_staging()
         self._threads = [threading.Thread(target=self._send_loop, daemon=True, name="farm-send"),
                          threading.Thread(target=self._receive_loop, daemon=True, name="farm-receive")]
@@ -162,6 +165,7 @@ class CeleryExecutor:
             try:
                 keys = list(self.redis.scan_iter(match=settings.key("slots", "*"), count=500))
                 values = self.redis.mget(keys) if keys else []
+                self._seen(k.decode()[len(settings.key("slots", "")):] for k in keys)
                 n = max(1, 2 * sum(int(v) for v in values if v))
             except (redis.RedisError, ValueError):
                 pass
@@ -182,7 +186,7 @@ class CeleryExecutor:
 
     # ----------------------------------------------------------------- health
     def _say(self, text: str) -> None:
-        print(f"farm: {text}", file=self._log, flush=True)
+        print(f"farm: {text}", file=self._log or sys.stderr, flush=True)
 
     def _up(self) -> None:
         if self._down_since is not None:
@@ -315,6 +319,7 @@ class CeleryExecutor:
                     self._ensure_epoch()
                     self._refresh_claims()
                     self._check_heartbeats()
+                    self._check_quarantines()
                 self._up()
             except _NETWORK as exc:
                 if self._stop.is_set():
@@ -351,6 +356,7 @@ class CeleryExecutor:
             pipe.exists(settings.beat_key(p.tid))
             pipe.exists(settings.held_key(p.tid))
         replies = pipe.execute()
+        self._seen(worker.decode() for _, worker in replies[::3] if worker)
         unheld: list[_Pending] = []
         for i, p in enumerate(sent):
             (state, worker), beat, held = replies[3 * i], replies[3 * i + 1], replies[3 * i + 2]
@@ -372,6 +378,28 @@ class CeleryExecutor:
             elif now - p.unheld_since >= 3.0:
                 p.unheld_since = None
                 self._lost(p, "?", taken=True)
+
+    def _seen(self, names: Iterable[str]) -> None:
+        """Remember workers of this farm, to tell the user when one of them quarantines itself."""
+        with self._lock:
+            self._workers_seen.update(n for n in names if n and n != "?")
+
+    def _check_quarantines(self) -> None:
+        """Say once when a known worker stops taking builds (workers.health), which otherwise
+        only its own log tells; a worker restarted healthy and quarantined again is said again."""
+        with self._lock:
+            names = sorted(self._workers_seen)
+        if not names:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.get(quarantine_key(name))
+        for name, why in zip(names, pipe.execute()):
+            if why is None:
+                self._quarantined.pop(name, None)
+            elif name not in self._quarantined:
+                self._quarantined[name] = why.decode(errors="replace")
+                self._say(f"worker {name} stopped taking builds (quarantined): {self._quarantined[name]}")
 
     def _queued_messages(self) -> bytes:
         """The raw messages waiting in the build queue (kombu keeps one list per priority step)."""

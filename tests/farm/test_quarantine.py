@@ -1,15 +1,24 @@
 """A broken worker steps aside instead of sinking the run: it refuses to start when its own
 health check fails, and a worker whose builds keep failing for reasons of its own (here: its
 task directory turned into a file mid-run, a fault injected on purpose) gives each build back
-to the queue and, after FORGE_WORKER_MAX_INFRA_FAILURES in a row, stops taking builds."""
+to the queue and, after FORGE_WORKER_MAX_INFRA_FAILURES in a row, stops taking builds, which
+the coordinator tells its user once."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
+
+import pytest
 
 from forge import api
+from workers import health
 from workers.executor import CeleryExecutor
 from workers.health import quarantine_key
 from workers.registry import Registry
@@ -37,7 +46,42 @@ def test_worker_failing_its_health_check_does_not_start(synth: Synth, workers: W
     assert {r["worker"].split("@")[0] for r in Registry(redis_server.client()).recent()} == {"well"}
 
 
-def test_worker_with_infrastructure_failures_quarantines_itself(synth: Synth, workers: Workers, redis_server) -> None:  # noqa: ANN001
+def test_health_check_names_a_work_dir_that_is_a_file(tmp_path: Path) -> None:
+    """A file where the work dir must be is named as such, not as an unwritable folder."""
+    wdir = tmp_path / "work"
+    wdir.write_text("a file, not a folder\n")
+    assert f"the work dir {wdir} is a file, not a folder; pass a writable folder as --work-dir" in health.check(wdir)
+    below = wdir / "sub"
+    assert (f"{wdir}, above the work dir {below}, is a file, not a folder; pass a writable folder as --work-dir"
+            in health.check(below))
+    other = tmp_path / "folder"
+    other.mkdir()
+    (other / "tasks").write_text("not a directory\n")  # the folder is fine, its task tree is not: what the OS says
+    assert [p for p in health.check(other) if "work dir" in p] == [
+        f"the work dir {other} is not writable (File exists); pass a writable --work-dir"]
+
+
+def test_worker_whose_work_dir_is_a_file_says_so(tmp_path: Path, redis_server) -> None:  # noqa: ANN001
+    wdir = tmp_path / "work"
+    wdir.write_text("a file, not a folder\n")
+    proc = subprocess.Popen([sys.executable, "-m", "forge.cli", "worker", "--broker", redis_server.url, "--work-dir",
+                             str(wdir), "-n", "filed@%h"], cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, errs = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 1, out + errs
+    said = [ln for ln in errs.splitlines() if ln.startswith("error: worker filed@")]
+    assert len(said) == 1 and "is not taking builds: " in said[0], errs
+    assert f"the work dir {wdir} is a file, not a folder; pass a writable folder as --work-dir" in said[0]
+    assert "not writable" not in errs
+
+
+def test_worker_with_infrastructure_failures_quarantines_itself(synth: Synth, workers: Workers, redis_server,  # noqa: ANN001
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     names = [f"q{i}" for i in range(4)]
     for n in names:
         synth.add(n, 0.1)
@@ -69,6 +113,11 @@ def test_worker_with_infrastructure_failures_quarantines_itself(synth: Synth, wo
     assert st["good"].quarantined is None
     assert "3 infrastructure failures in a row" in (st["flaky"].quarantined or "")
     assert "not taking builds any more" in workers.log("flaky")
+    said = capsys.readouterr().err  # the coordinator's own output (`forge build --farm` prints it the same way)
+    lines = [ln for ln in said.splitlines() if "stopped taking builds" in ln]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"farm: worker flaky@{socket.gethostname()} stopped taking builds (quarantined): 3 infrastructure failures "
+        f"in a row, the last: "), said
     host = socket.gethostname()  # only healthy workers advertise slots to the coordinator
     wait_for(lambda: not client.exists(f"forge:slots:flaky@{host}"), timeout=15, what="flaky's slots to go")
     assert client.get(f"forge:slots:good@{host}") == b"1"

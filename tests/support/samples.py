@@ -65,6 +65,50 @@ def pure_project(root: Path, name: str = "purepkg", version: str = "0.1.0") -> P
     })
 
 
+def cython_project(root: Path, name: str = "cyfib", version: str = "0.1.0") -> Path:
+    """src layout, setuptools + Cython, one extension module, a `test` extra with pytest and
+    hypothesis (pure wheels pip inside wasm takes from the index)."""
+    return write_project(root, {
+        "pyproject.toml": pyproject(name, version, "A Cython extension, a sample for the forge's tests",
+                                    build_requires=("Cython>=3",), dependencies=(),
+                                    tail='\n[tool.setuptools.packages.find]\nwhere = ["src"]\n').replace(
+                                        'test = ["pytest"]', 'test = ["pytest", "hypothesis"]'),
+        "README.md": f"# {name}\n\nFibonacci numbers in Cython.\n",
+        "setup.py": f"""
+            from Cython.Build import cythonize
+            from setuptools import setup
+
+            setup(ext_modules=cythonize(["src/{name}/_fib.pyx"], language_level=3))
+            """,
+        f"src/{name}/__init__.py": """
+            from ._fib import fib
+
+            __all__ = ["fib"]
+            """,
+        f"src/{name}/_fib.pyx": """
+            def fib(int n):
+                cdef long long a = 0, b = 1
+                for _ in range(n):
+                    a, b = b, a + b
+                return a
+            """,
+        "tests/test_fib.py": f"""
+            import sys
+            from hypothesis import given, strategies as st
+            import {name}
+
+            def test_compiled_in_wasm():
+                assert sys.platform == "emscripten"
+                assert {name}._fib.__file__.endswith(".cpython-314-wasm32-emscripten.so")
+                assert {name}.fib(10) == 55
+
+            @given(st.integers(min_value=2, max_value=80))
+            def test_recurrence(n):
+                assert {name}.fib(n) == {name}.fib(n - 1) + {name}.fib(n - 2)
+            """,
+    })
+
+
 def numpy_c_project(root: Path, name: str = "cnumsum", version: str = "0.1.0") -> Path:
     """Flat layout (the sources sit next to the tests: they must import the installed wheel),
     setuptools + numpy in [build-system].requires, a C extension on numpy's C API."""

@@ -27,8 +27,9 @@ def probe(variant_file: Path) -> list[str]:
 
 def test_platform_pins() -> None:
     """The pins the forge ships (forge/platform), which every repository builds against."""
-    assert probe(PLATFORM_REPO / "conda_build_config.yaml") == ["314.0.7", "3.14.2", "3.14", "5.0.3", "2026_0", "pyemscripten_2026_0_wasm32",
-                           "cp314-cp314-pyemscripten_2026_0_wasm32", ".cpython-314-wasm32-emscripten.so"]
+    assert probe(PLATFORM_REPO / "conda_build_config.yaml") == [
+        "314.0.7", "3.14.2", "3.14", "5.0.3", "2026_0", "pyemscripten_2026_0_wasm32",
+        "cp314-cp314-pyemscripten_2026_0_wasm32", ".cpython-314-wasm32-emscripten.so"]
 
 
 def test_a_pin_change_moves_every_constant(tmp_path: Path) -> None:
