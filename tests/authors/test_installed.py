@@ -128,7 +128,8 @@ def test_a_recipe_repository_of_its_own(tool: Path, user_home: Path, tmp_path: P
     names = sorted(p.name.rsplit("-", 2)[0] for p in (repo / "channel").glob("*/*.conda"))
     assert names == ["ciso8601", "pyodide-abi", "python", "six"], names
     assert (repo / ".forge" / "logs" / "ciso8601" / "latest.log").is_file()
-    assert "nothing to build" in ok(run([str(tool), "build", "ciso8601", "six"], repo, user_home))
+    again = run([str(tool), "build", "ciso8601", "six"], repo, user_home)
+    assert f"ciso8601, six and 2 dependencies are in {repo / 'channel'}" in ok(again) + again.stderr
     status = ok(run([str(tool), "status"], repo, user_home))
     assert "ciso8601" in status and "six" in status
     assert entries(repo) == {"recipes", "conda_build_config.yaml", "constraints", "channel", ".forge"}
@@ -179,10 +180,12 @@ def test_every_documented_command_in_the_authors_project(kind: str, tool: Path, 
     good = test_path.read_text()
     assert line in good
     test_path.write_text(good.replace(line, "assert 2 + 2 == 5, 'arithmetic broke'"))
+    summary.unlink()
     failed = run([forge, "ci", ".", "--summary", str(summary)], project, user_home)
     assert failed.returncode == 1, failed.stdout[-2000:]
-    row = f"| `{test_file}::{broken}` | AssertionError: arithmetic broke"
-    assert row in failed.stdout and row in summary.read_text().split("FAILED")[-1], failed.stdout[-3000:]
+    row = f"| `{test_file}::{broken}` | AssertionError: arithmetic broke |"
+    assert row in summary.read_text() and "**1 failing** of 2 tests" in summary.read_text(), summary.read_text()[-3000:]
+    assert row in failed.stdout
     wt = run([forge, "wasm-test", f"dist/{whl.name}"], project, user_home)
     assert wt.returncode == 1 and f"failing test (in wasm): {test_file}::{broken}: AssertionError: arithmetic broke" in wt.stderr
     test_path.write_text(good)
