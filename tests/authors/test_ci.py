@@ -148,5 +148,5 @@ def test_github_actions_workflow_calls_forge_ci() -> None:
 
     wf = YAML(typ="safe").load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
     runs = "\n".join(step.get("run", "") for step in wf["jobs"]["wasm"]["steps"])
-    for needed in ("forge toolchain", "forge build $BUILD", "forge ci . --channel", "--repository pypi"):
+    for needed in ('pip" install -q ./wasm-forge', 'forge" toolchain', 'forge" ci . "${publish[@]}"', "--repository pypi"):
         assert needed in runs, needed

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from forge.authors.node import node_dir
 from forge.locations import buildroot_dir
@@ -137,7 +137,7 @@ def test_a_recipe_repository_of_its_own(tool: Path, user_home: Path, tmp_path: P
 
 def _workflow_steps() -> list[str]:
     """The `run:` steps of docs/ci/github-actions.yml, in order (the `uses:` steps are the runner's)."""
-    data = yaml.safe_load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
+    data = YAML(typ="safe").load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
     (job,) = data["jobs"].values()
     return [step["run"] for step in job["steps"] if "run" in step]
 
