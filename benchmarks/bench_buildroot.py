@@ -4,7 +4,7 @@
     python benchmarks/bench_buildroot.py --cold     # + a fresh root in a temp dir (minutes, ~1.6 GB)
     python benchmarks/bench_buildroot.py --cold --cold-cache   # + with empty download caches too
 
-Cold roots go under <repo>/.forge/bench-* (same filesystem as the real one) and are deleted after.
+Cold roots go under the user folder's bench-* (same filesystem as the real root) and are deleted after.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forge.toolchain import BuildRoot, prepare_cross_env  # noqa: E402
-from forge.toolchain.paths import repo_root  # noqa: E402
+from forge.locations import user_dir  # noqa: E402
 from forge.toolchain.target import CFLAGS, LDFLAGS  # noqa: E402
 
 
@@ -46,7 +46,8 @@ def report(name: str, xs: list[float]) -> None:
 
 
 def cold(cache_cold: bool) -> None:
-    base = Path(tempfile.mkdtemp(prefix="bench-", dir=repo_root() / ".forge"))
+    user_dir().mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="bench-", dir=user_dir()))
     try:
         cache = base / "cache" if cache_cold else None
         br = BuildRoot(base / "buildroot", cache_dir=cache)

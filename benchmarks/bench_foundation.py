@@ -9,7 +9,7 @@
 (c) scheduling: a synthetic graph of 32 tiny noarch: generic recipes with `sleep` durations and
     a known critical path, `--jobs 1` against `--jobs 2`: makespan / max(critical path, work / jobs).
 
-Everything goes to a temp dir; downloads come from the repo's .forge/cache (FORGE_CACHE).
+Everything goes to a temp dir; downloads come from the user's download cache (FORGE_CACHE, forge.locations).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("FORGE_CACHE", str(REPO / ".forge" / "cache"))
+
 
 from forge import api  # noqa: E402
 from forge.planner import prepare_job  # noqa: E402

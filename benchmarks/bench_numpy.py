@@ -80,7 +80,9 @@ def main() -> int:
     ns = ap.parse_args()
     from forge.toolchain import ensure  # noqa: PLC0415
 
-    cache = Path(os.environ.get("FORGE_CACHE", REPO / ".forge" / "cache"))
+    from forge.locations import download_cache_dir
+
+    cache = download_cache_dir()
     os.environ.setdefault("FORGE_CACHE", str(cache))
     ensure()
     tmp = Path(tempfile.mkdtemp(prefix="bench-numpy-"))

@@ -20,7 +20,7 @@ from .lock import ToolchainLock
 app = typer.Typer(help="The emscripten-wasm32 toolchain (a Debian sid build root).", no_args_is_help=False)
 console = Console(stderr=True, soft_wrap=True)
 
-RootOpt = typer.Option(None, "--root", help="Build root directory (default: $FORGE_BUILDROOT or .forge/buildroot).")
+RootOpt = typer.Option(None, "--root", help="Build root directory (default: $FORGE_BUILDROOT or ~/.cache/wasm-forge/buildroot).")
 
 
 def lock_table(lock: ToolchainLock) -> Table:

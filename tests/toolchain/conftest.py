@@ -18,7 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def build_root() -> BuildRoot:
-    """The real build root ($FORGE_BUILDROOT or <repo>/.forge/buildroot), ensured once per session."""
+    """The real build root ($FORGE_BUILDROOT or the user's, forge.locations), ensured once per session."""
     if os.geteuid() != 0:
         pytest.skip("the build root needs root")
     root = BuildRoot(Path(default_root_dir()))
