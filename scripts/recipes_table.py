@@ -18,13 +18,14 @@ _PHASE = re.compile(r"^== phase build ([\d.]+)")
 _OK = re.compile(r"^== wasm tests of .*: ok ")
 
 
-KINDS = ("compiled", "shared library", "noarch", "platform")
+KINDS = ("compiled", "shared library", "static library", "noarch", "platform")
 
 
 def recipe_facts(recipe: Path) -> tuple[str, str]:
     """(kind, version) read from the recipe folder's text, with the kinds `forge report` uses:
     noarch; a shared library (a cross build that exports itself to its users, `run_exports`, and
-    does not depend on python at run time: `ignore_run_exports` names it);
+    does not depend on python at run time: `ignore_run_exports` names it); a static library (the
+    same without `run_exports`: its users link it in and need nothing at run time);
     compiled (a cross-built Python extension: forge-pyodide-build); platform (the runtime's
     own packages, nothing compiled)."""
     text = recipe.read_text()
@@ -36,6 +37,8 @@ def recipe_facts(recipe: Path) -> tuple[str, str]:
         kind = "platform"
     elif re.search(r"^\s*run_exports:", text, re.M) and ignored:
         kind = "shared library"
+    elif ignored:  # no python at run time and nothing exported: linked into its users (libf2c)
+        kind = "static library"
     else:
         kind = "compiled"
     m = re.search(r'^\s*version:\s*"?([^"\n$]+)"?\s*$', text, re.M)
@@ -75,6 +78,7 @@ def log_facts(logs: list[Path], name: str) -> tuple[str, str]:
 def summary_line(n: int, counts: dict[str, int], passed: int) -> str:
     """The count line under the heading (a test holds it to the recipes folder)."""
     return (f"{n} recipes: {counts['compiled']} compiled extensions, {counts['shared library']} shared libraries, "
+            f"{counts['static library']} static libraries, "
             f"{counts['noarch']} noarch, {counts['platform']} platform; {passed} upstream tests passed in wasm.")
 
 

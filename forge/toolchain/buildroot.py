@@ -39,6 +39,8 @@ PACKAGES = (
     "python3-pip", "make", "gcc", "g++", "pkg-config", "ca-certificates",
     # Rust extensions: std for wasm32-unknown-emscripten is built from rust-src (docs/languages.md)
     "rustc", "cargo", "rust-src",
+    # Fortran 77: f2c translates it to C for emcc; libf2c2-dev only for its f2c.h (forge-f77, docs/languages.md)
+    "f2c", "libf2c2-dev",
 )
 PIP_PINS = ("pyodide-build==0.39.2", "pyodide-lock==0.2.1")
 LOCKED_DEBS = ("emscripten", "clang-21", "lld-21", "binaryen", "nodejs", "python3.14", "python3.14-dev")
