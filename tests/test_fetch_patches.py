@@ -84,7 +84,7 @@ def test_the_fetch_phase_passes_the_recipes_patches(tmp_path: Path, monkeypatch:
     """From recipe.yaml's `patches:` to the backend: the fetch phase of a recipe whose sdist pins
     a tool no index has succeeds because the patch relaxes it (the sdist is already in the
     source cache, so nothing is downloaded)."""
-    monkeypatch.delenv("FORGE_CACHE", raising=False)
+    monkeypatch.setenv("FORGE_CACHE", str(tmp_path / "cache"))  # its own, empty: one backend answer in it
     sdist = _sdist(tmp_path)
     cfg = make_repo(tmp_path / "repo", {"pinned": RECIPE.format(sha=sha256(sdist))},
                     variants=(Path(__file__).parents[1] / "conda_build_config.yaml").read_text())
@@ -107,7 +107,7 @@ def test_cross_fetch_phase_follows_markers_and_patches(tmp_path: Path, monkeypat
     the build root's python3.14): zstandard's `cffi~=1.17; python_version < '3.14'` is not fetched
     (cffi 2 is), and lru-dict's unpatched `setuptools==80.9.0` is not either (the constrained
     setuptools is)."""
-    monkeypatch.delenv("FORGE_CACHE", raising=False)
+    monkeypatch.setenv("FORGE_CACHE", str(tmp_path / "cache"))
     ws = Workspace(forge_repo_config(tmp_path / "channel", tmp_path / "state"))
     wheels = {}
     for name in ("zstandard", "lru-dict"):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from forge.recipes import recipe_folders
 from forge import api
 from forge.channel import Channel
 from forge.config import ForgeConfig
@@ -58,7 +59,7 @@ def lite_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _seed(channel, wasm_build(tmp_path_factory)[0].channel_dir)
     order, _dot = api.graph_order(TARGETS, repo)
     for name in order:  # only these recipes: one being written elsewhere cannot break us
-        shutil.copytree(repo.recipes_dir / name, recipes / name)
+        shutil.copytree(recipe_folders(repo.recipes_dir)[name], recipes / name)  # platform ones too
     cfg = ForgeConfig.load(channel_dir=channel, recipes_dir=recipes, state_dir=root / "state")
     report = api.build(TARGETS, cfg, jobs=os.cpu_count() or 2)
     assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from forge.recipes import recipe_folders
 from forge import api
 from forge.channel import Channel
 from forge.config import ForgeConfig
@@ -43,7 +44,7 @@ def test_numpy_from_an_environment_file_in_chromium(numpy_channel, tmp_path: Pat
     Channel(channel).reindex()
     order, _dot = api.graph_order(KERNEL, repo)
     for name in order:
-        shutil.copytree(repo.recipes_dir / name, recipes / name)
+        shutil.copytree(recipe_folders(repo.recipes_dir)[name], recipes / name)  # platform ones too
     cfg = ForgeConfig.load(channel_dir=channel, recipes_dir=recipes, state_dir=tmp_path / "state")
     report = api.build(KERNEL, cfg, jobs=os.cpu_count() or 2)
     assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}

@@ -18,9 +18,11 @@ from forge.errors import ForgeError
 
 
 def repo_with(tmp: Path, wasm_channel, recipes: dict[str, str], copy: tuple[str, ...] = ()) -> Path:
-    """A recipes folder with the given recipes (and copies of some of the repo's)."""
+    """A recipes folder with the given recipes (and copies of some of the repo's; python and
+    pyodide-abi are the forge's platform recipes, which every recipes folder has)."""
     rdir = tmp / "recipes"
-    for name in ("python", "pyodide-abi", *copy):
+    rdir.mkdir(parents=True, exist_ok=True)
+    for name in copy:
         shutil.copytree(REPO / "recipes" / name, rdir / name)
     for name, text in recipes.items():
         (rdir / name).mkdir(parents=True, exist_ok=True)

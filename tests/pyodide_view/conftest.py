@@ -20,8 +20,8 @@ from forge.toolchain.paths import default_cache_dir
 TARGETS = ["pytest", "python-dateutil", "attrs", "hypothesis", "six", "typing-extensions"]
 #: Only these recipe folders are copied into the test's recipes dir, so a recipe someone
 #: is writing elsewhere in recipes/ cannot break these tests.
-RECIPES = [*TARGETS, "iniconfig", "packaging", "pluggy", "pygments", "tzdata", "sortedcontainers",
-           "python", "pyodide-abi"]
+#: (python and pyodide-abi are the forge's platform recipes, which every recipes folder has)
+RECIPES = [*TARGETS, "iniconfig", "packaging", "pluggy", "pygments", "tzdata", "sortedcontainers"]
 PIPLITE_PROVIDER = "jupyterlite-pyodide-kernel==0.8.7"
 
 def pytest_configure(config: pytest.Config) -> None:
