@@ -251,6 +251,19 @@ def run_in_root(cmd: list[str], src: Path, prefix: Path, env_extra: dict[str, st
         shutil.rmtree(out, ignore_errors=True)
 
 
+def fortran_cross_file(out: Path) -> Path:
+    """A meson cross file naming forge-f77 as the Fortran compiler (later cross files win, and a
+    cross file wins over $FC, which pyodide-build points at its own f2c wrapper without the
+    gfortran ABI that C callers such as scipy's wrappers expect); used only by projects that
+    `add_languages('fortran')`. The libf2c recipe in `host` gives the link its runtime."""
+    from . import fortran  # noqa: PLC0415
+
+    launcher = fortran.write_launcher(out / "forge-f77-bin")
+    cross = out / "forge-fortran.cross"
+    cross.write_text(f"[binaries]\nfortran = '{launcher}'\n")
+    return cross
+
+
 def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], allow_pure: bool,
           exports: str | None, env_extra: dict[str, str], dist: Path | None = None) -> Path:
     """Build, check and install the wheel into PREFIX; with `dist`, keep a copy of it there too
@@ -299,6 +312,7 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
             mcf = br.run(["pyodide", "config", "get", "meson_cross_file"], env=env, capture=True).stdout.strip()
             env["MESON_CROSS_FILE"] = mcf
             args.append(f"-Csetup-args=--cross-file={mcf}")
+            args.append(f"-Csetup-args=--cross-file={fortran_cross_file(out)}")
         env.update(env_extra)
         args += extra
         print("+ (build root)", " ".join(args), flush=True)
