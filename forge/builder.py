@@ -15,6 +15,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from .causes import first_error, plain
 from .errors import ForgeError
 from .jobs import BuildJob, BuildOutcome
 from .sources import link_sources
@@ -67,10 +68,17 @@ def _cause(lines: list[str], staging: Path, recipe: str) -> str:
         if m:
             status, text = m.group(1), text[:i]  # what follows is rattler-build's advice, not output
             break
+    text = [plain(t) for t in text]
     out = [t.strip() for t in text if t.strip() and not t.lstrip().startswith("+ ")
            and not any(g in t for g in _GENERIC)]
     errors = [t for t in out if _ERROR.search(t)]
     exceptions = [t for t in errors if re.match(r"^[A-Za-z_.]*(Error|Exception):", t)]
+    # the first error a tool printed (compiler, linker, meson, cargo, ...) beats the wrappers'
+    # exceptions that follow it (pypa build's BuildBackendException, a traceback's last line)
+    tool = first_error(out)
+    if tool is not None:
+        errors = [tool]
+        exceptions = []
     line = (exceptions or errors or out[-1:] or ["no output"])[-1 if exceptions else 0][:300]
     if status is None:
         return line
