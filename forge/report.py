@@ -47,7 +47,11 @@ class PackageRow:
     subdir: str
     file: str  # "<subdir>/<filename>"
     kind: str  # one of KINDS
-    size: int
+    size: int  # the .conda file's bytes
+    #: the bytes of its wheel in the Pyodide view (None: not in the view), and .conda / wheel
+    view_size: int | None = None
+    #: unpacked bytes under etc/conda/test-files (what rattler-build packs for `tests: files:`)
+    test_payload: int = 0
     upstream_tests_passed: int | None = None  # pytest's "N passed" in wasm (None: no pytest run)
     wasm_checks: list[str] | None = None  # the wasm test steps that passed (None: no record)
     in_pyodide_view: bool = False
@@ -57,6 +61,11 @@ class PackageRow:
     imports_in_pyodide: bool | None = None
     import_error: str | None = None
     repl: str | None = None  # relative link to the channel's Pyodide REPL with this package loaded
+
+    @property
+    def ratio(self) -> float | None:
+        """.conda bytes per wheel byte (None: no wheel in the view)."""
+        return round(self.size / self.view_size, 2) if self.view_size else None
 
 
 @dataclass
@@ -73,14 +82,34 @@ class Report:
         return {"format": FORMAT, "generated": self.generated, "channel": str(self.channel),
                 "counts": {"packages": len(self.packages), **counts,
                            "upstream_tests_passed": sum(p.upstream_tests_passed or 0 for p in self.packages)},
-                "packages": [asdict(p) for p in self.packages]}
+                "bytes": self.totals(),
+                "packages": [{**asdict(p), "ratio": p.ratio} for p in self.packages]}
+
+    def totals(self) -> dict[str, int]:
+        """The channel's bytes: its .conda files, their wheels in the view, their packed test files."""
+        return {"conda": sum(p.size for p in self.packages),
+                "view": sum(p.view_size or 0 for p in self.packages),
+                "test_payload": sum(p.test_payload for p in self.packages)}
+
+
+TEST_FILES = "etc/conda/test-files/"
+
+
+def package_facts(package: Path, subdir: str) -> tuple[str, int]:
+    """(kind, test payload bytes) from the files the package holds (its paths.json)."""
+    from rattler.package import PathsJson  # noqa: PLC0415  (slow import)
+
+    entries = PathsJson.from_package_archive(package).paths
+    payload = sum(e.size_in_bytes or 0 for e in entries if str(e.relative_path).startswith(TEST_FILES))
+    return _kind([str(e.relative_path) for e in entries], subdir), payload
 
 
 def package_kind(package: Path, subdir: str) -> str:
     """noarch / compiled / shared library / other, from the files the package holds."""
-    from rattler.package import PathsJson  # noqa: PLC0415  (slow import)
+    return package_facts(package, subdir)[0]
 
-    rels = [str(e.relative_path) for e in PathsJson.from_package_archive(package).paths]
+
+def _kind(rels: list[str], subdir: str) -> str:
     if any("site-packages/" in r and (r.endswith(".so") or ".so." in r) for r in rels):
         return "compiled"
     if any(r.startswith("lib/") and r.count("/") == 1 and ".so" in r for r in rels):
@@ -138,8 +167,11 @@ def collect(channel_dir: Path) -> Report:
             continue
         tests = _read_json(channel.path / sd / wasm_record_name(fn))
         key, entry = by_conda.get(f"{sd}/{fn}", (None, None))
+        kind, payload = package_facts(pkg, sd)
+        wheel = view / str(entry.get("file_name", "")) if entry is not None else None
         row = PackageRow(name=rec["name"], version=rec["version"], build=rec["build"], subdir=sd,
-                         file=f"{sd}/{fn}", kind=package_kind(pkg, sd), size=pkg.stat().st_size,
+                         file=f"{sd}/{fn}", kind=kind, size=pkg.stat().st_size, test_payload=payload,
+                         view_size=wheel.stat().st_size if wheel is not None and wheel.is_file() else None,
                          upstream_tests_passed=tests.get("upstream_passed"),
                          wasm_checks=tests.get("checks") if tests else None, in_pyodide_view=entry is not None,
                          lock_key=key)
@@ -235,7 +267,7 @@ def _size(n: int) -> str:
 
 def render_html(report: Report) -> str:
     """The breadth page: a sortable-by-eye static table, no script, no outside resources."""
-    counts = report.to_dict()["counts"]
+    counts, total = report.to_dict()["counts"], report.totals()
     e = html.escape
     rows = []
     for p in report.packages:
@@ -254,6 +286,8 @@ def render_html(report: Report) -> str:
         rows.append(
             f'<tr data-name="{e(p.name)}" data-kind="{e(p.kind)}"><td class="name">{e(p.name)}</td>'
             f"<td>{e(p.version)}</td><td>{e(p.kind)}</td><td>{e(p.subdir)}</td><td class='num'>{_size(p.size)}</td>"
+            f"<td class='num view'>{'-' if p.view_size is None else _size(p.view_size)}</td>"
+            f"<td class='num ratio'>{'-' if p.ratio is None else p.ratio}</td><td class='num payload'>{_size(p.test_payload)}</td>"
             f"<td class='num tests'>{tests}</td><td class='pyodide'>{pyo}</td><td>{link}</td></tr>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wasm-forge channel: {counts['packages']} packages</title>
@@ -266,9 +300,12 @@ th {{ background: #f3f3f3; position: sticky; top: 0; }} td.num {{ text-align: ri
 <h1>wasm-forge channel</h1>
 <p id="counts">{counts['packages']} packages: {counts['noarch']} noarch, {counts['compiled']} compiled,
 {counts['shared library']} shared libraries, {counts['other']} other;
-{counts['upstream_tests_passed']} upstream tests passed in WebAssembly. Generated {e(report.generated)}.
+{counts['upstream_tests_passed']} upstream tests passed in WebAssembly. Generated {e(report.generated)}.</p>
+<p id="bytes">{_size(total['conda'])} of <code>.conda</code> files ({_size(total['test_payload'])} of packed test files
+unpacked); their wheels in the Pyodide view: {_size(total['view'])}.
 Machine-readable: <a href="{INDEX_JSON}">{INDEX_JSON}</a>; Pyodide view: <a href="{VIEW_DIR}/{LOCK_FILE}">{LOCK_FILE}</a>.</p>
 <table id="packages"><thead><tr><th>package</th><th>version</th><th>kind</th><th>subdir</th><th>size</th>
+<th>wheel in the view</th><th>.conda / wheel</th><th>test files (unpacked)</th>
 <th>upstream tests passed in wasm</th><th>imports in Pyodide</th><th>try it</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -278,16 +315,21 @@ Machine-readable: <a href="{INDEX_JSON}">{INDEX_JSON}</a>; Pyodide view: <a href
 
 def render_markdown(report: Report) -> str:
     """The same rows as a GitHub-flavoured markdown table (CI's $GITHUB_STEP_SUMMARY)."""
-    c = report.to_dict()["counts"]
+    c, t = report.to_dict()["counts"], report.totals()
     lines = [f"{c['packages']} packages ({c['noarch']} noarch, {c['compiled']} compiled, "
-             f"{c['shared library']} shared libraries), {c['upstream_tests_passed']} upstream tests passed in wasm", "",
-             "| package | version | kind | size | upstream tests passed in wasm | imports in Pyodide |",
-             "|---|---|---|---:|---:|---|"]
+             f"{c['shared library']} shared libraries), {c['upstream_tests_passed']} upstream tests passed in wasm; "
+             f"{_size(t['conda'])} of .conda ({_size(t['test_payload'])} test files unpacked), {_size(t['view'])} of view wheels", "",
+             "| package | version | kind | size | wheel | .conda / wheel | test files | upstream tests passed in wasm "
+             "| imports in Pyodide |",
+             "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for p in report.packages:
         pyo = ("not in the view" if not p.in_pyodide_view else "not checked" if p.imports_in_pyodide is None
                else "yes" if p.imports_in_pyodide else "**no**")
         tests = "-" if p.upstream_tests_passed is None else str(p.upstream_tests_passed)
-        lines.append(f"| {p.name} | {p.version} | {p.kind} | {_size(p.size)} | {tests} | {pyo} |")
+        wheel = "-" if p.view_size is None else _size(p.view_size)
+        ratio = "-" if p.ratio is None else f"{p.ratio}"
+        lines.append(f"| {p.name} | {p.version} | {p.kind} | {_size(p.size)} | {wheel} | {ratio} | {_size(p.test_payload)} "
+                     f"| {tests} | {pyo} |")
     return "\n".join(lines) + "\n"
 
 

@@ -83,6 +83,13 @@ def wasm_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return channel, json.loads((channel / INDEX_JSON).read_text())
 
 
+def tmp_path_factory_dir(channel: Path) -> Path:
+    """A scratch folder beside the report's channel (the module's own temp dir)."""
+    out = channel.parent / "unpacked"
+    out.mkdir(exist_ok=True)
+    return out
+
+
 def test_kinds_tests_and_pyodide(wasm_report) -> None:
     channel, data = wasm_report
     rows = {p["name"]: p for p in data["packages"]}
@@ -105,6 +112,25 @@ def test_kinds_tests_and_pyodide(wasm_report) -> None:
         assert rows[name]["in_pyodide_view"] and rows[name]["imports_in_pyodide"] is True, rows[name]
         assert rows[name]["repl"] == f"{REPL_HTML}?package={rows[name]['lock_key']}"
     assert rows["liblz4"]["in_pyodide_view"] and rows["python"]["in_pyodide_view"] is False
+    # sizes: each package's .conda against its wheel in the view, and the test files it packs
+    # (markupsafe's recipe runs its upstream tests from `files:`, which rattler-build packs)
+    from rattler.package_streaming import extract
+
+    for name in ("markupsafe", "pytest", "liblz4"):
+        wheel = channel / "pyodide" / next(e["file_name"] for k, e in json.loads(
+            (channel / "pyodide" / "pyodide-lock.json").read_text())["packages"].items() if k == rows[name]["lock_key"])
+        assert rows[name]["view_size"] == wheel.stat().st_size
+        assert rows[name]["ratio"] == round(rows[name]["size"] / wheel.stat().st_size, 2)
+    unpacked = tmp_path_factory_dir(channel) / "markupsafe"
+    extract(channel / rows["markupsafe"]["file"], unpacked)
+    payload = sum(f.stat().st_size for f in (unpacked / "etc" / "conda" / "test-files").rglob("*") if f.is_file())
+    assert payload > 0 and rows["markupsafe"]["test_payload"] == payload
+    assert rows["python"]["view_size"] is None and rows["python"]["ratio"] is None
+    assert data["bytes"] == {"conda": sum(r["size"] for r in rows.values()),
+                             "view": sum(r["view_size"] or 0 for r in rows.values()),
+                             "test_payload": sum(r["test_payload"] for r in rows.values())}
+    page = (channel / INDEX_HTML).read_text()
+    assert 'id="bytes"' in page and "test files (unpacked)" in page
     # a refresh without the check keeps the answers (same wheels)
     again = collect(channel)
     assert {p.name: p.imports_in_pyodide for p in again.packages} == {n: r["imports_in_pyodide"] for n, r in rows.items()}
