@@ -319,6 +319,8 @@ def translate(src: Path, opts: Options, tmp: Path) -> Path:
     if opts.cpp or (opts.cpp is None and src.suffix in PREPROCESSED):
         text_path = _preprocess_source(src, opts, work / "cpp.out")
     text = text_path.read_text(encoding="latin-1")
+    if not text.endswith("\n"):  # f2c misses a last END with no newline (LAPACK 3.12's zgetsqrhrt.f)
+        text += "\n"
     free = opts.form == "free" or (opts.form is None and src.suffix.lower() in FREE)
     fortran = work / f"{src.stem}.f"
     fortran.write_text(f77_dialect(free_to_fixed(text) if free else text), encoding="latin-1")
