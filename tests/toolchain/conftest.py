@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forge.toolchain import BuildRoot, default_root_dir
+from forge.toolchain import Bind, BuildRoot, default_root_dir
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,3 +24,14 @@ def build_root() -> BuildRoot:
     root = BuildRoot(Path(default_root_dir()))
     root.ensure()
     return root
+
+
+@pytest.fixture(scope="module")
+def meson_bin(build_root: BuildRoot, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """meson and ninja in a venv of the root's python3.14 (pip; the forge's pip cache)."""
+    venv = tmp_path_factory.mktemp("meson") / "venv"
+    pip_cache = build_root.cache_dir / "pip"
+    pip_cache.mkdir(parents=True, exist_ok=True)
+    build_root.run(["sh", "-ec", f"python3.14 -m venv {venv}; {venv}/bin/pip install -q meson==1.12.1 ninja==1.13.2"],
+                   binds=[venv.parent, Bind(pip_cache, "/root/.cache/pip")])
+    return venv / "bin"

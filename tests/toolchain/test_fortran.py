@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from forge.helpers import fortran
 from forge.recipes import SourceFile
 from forge.sources import SourceCache
-from forge.toolchain import Bind, BuildRoot, run_in_pyodide
+from forge.toolchain import BuildRoot, run_in_pyodide
 from forge.toolchain.cross_env import prepare_cross_env
 from forge.toolchain.target import CFLAGS, LDFLAGS
 from forge.toolchain.wasmcheck import check_so
@@ -207,16 +207,6 @@ def test_fortran_side_module_is_called_from_python_in_wasm(build_root: BuildRoot
     assert got["caller"] == 3 * 1 + 5 * 2 + 7 * 3
     assert " CALL_CB N= 4" in run.messages  # libf2c's list-directed WRITE reached Python's stdout
 
-
-@pytest.fixture(scope="module")
-def meson_bin(build_root: BuildRoot, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """meson and ninja in a venv of the root's python3.14 (pip; the forge's pip cache)."""
-    venv = tmp_path_factory.mktemp("meson") / "venv"
-    pip_cache = build_root.cache_dir / "pip"
-    pip_cache.mkdir(parents=True, exist_ok=True)
-    build_root.run(["sh", "-ec", f"python3.14 -m venv {venv}; {venv}/bin/pip install -q meson==1.12.1 ninja==1.13.2"],
-                   binds=[venv.parent, Bind(pip_cache, "/root/.cache/pip")])
-    return venv / "bin"
 
 
 @pytest.mark.buildroot

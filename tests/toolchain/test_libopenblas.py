@@ -19,7 +19,7 @@ import pytest
 
 from forge import api
 from forge.envs import create_env
-from forge.toolchain import Bind, BuildRoot
+from forge.toolchain import BuildRoot
 from forge.toolchain.cross_env import prepare_cross_env
 from forge.toolchain.target import CFLAGS, LDFLAGS
 from tests.support.testlib import REPO, forge_repo_config
@@ -142,15 +142,6 @@ def openblas_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     create_env(tmp / "env", [cfg.channel_dir.resolve().as_uri()], ["python", "libopenblas"])
     return tmp / "env"
 
-
-@pytest.fixture(scope="module")
-def meson_bin(build_root: BuildRoot, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("meson") / "venv"
-    pip_cache = build_root.cache_dir / "pip"
-    pip_cache.mkdir(parents=True, exist_ok=True)
-    build_root.run(["sh", "-ec", f"python3.14 -m venv {venv}; {venv}/bin/pip install -q meson==1.12.1 ninja==1.13.2"],
-                   binds=[venv.parent, Bind(pip_cache, "/root/.cache/pip")])
-    return venv / "bin"
 
 
 @pytest.mark.recipes("libopenblas")
