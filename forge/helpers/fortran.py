@@ -172,32 +172,29 @@ def _positional(opts: Options, arg: str) -> None:
 
 # -- Fortran to C ------------------------------------------------------------------------------------
 
-def _split_code(line: str) -> tuple[str, str]:
-    """(code, comment) of a free-form line: `!` outside a character constant starts a comment."""
-    quote = None
-    for i, ch in enumerate(line):
+def _unquoted(text: str, mark: str) -> list[int]:
+    """Where MARK stands in TEXT outside character constants ('...' or "...")."""
+    found, quote = [], None
+    for i, ch in enumerate(text):
         if quote:
             quote = None if ch == quote else quote
         elif ch in "'\"":
             quote = ch
-        elif ch == "!":
-            return line[:i], line[i:]
-    return line, ""
+        elif ch == mark:
+            found.append(i)
+    return found
+
+
+def _split_code(line: str) -> tuple[str, str]:
+    """(code, comment) of a free-form line: `!` outside a character constant starts a comment."""
+    bangs = _unquoted(line, "!")
+    return (line[:bangs[0]], line[bangs[0]:]) if bangs else (line, "")
 
 
 def _statements(code: str) -> list[str]:
     """A free-form line's statements: `;` outside character constants separates them."""
-    out, start, quote = [], 0, None
-    for i, ch in enumerate(code):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == ";":
-            out.append(code[start:i])
-            start = i + 1
-    out.append(code[start:])
-    return [s.strip() for s in out if s.strip()]
+    cuts = [-1, *_unquoted(code, ";"), len(code)]
+    return [s.strip() for s in (code[a + 1:b] for a, b in zip(cuts, cuts[1:])) if s.strip()]
 
 
 _END_UNIT = re.compile(r"^end\s*(program|subroutine|function|block\s*data)\b.*$", re.I)
