@@ -10,6 +10,7 @@ machine's `.so` (or silently the pure fallback).
 from __future__ import annotations
 
 import email.parser
+import fnmatch
 import os
 import posixpath
 import re
@@ -117,7 +118,10 @@ def _strip_src(rel: str) -> str:
     return rel.removeprefix("src/")
 
 
-def _imports(names: list[str], project: str) -> list[str]:
+def _imports(names: list[str], project: str, pyproject: dict | None = None) -> list[str]:
+    """Top-level modules the wheel installs: packages and modules at the sdist's top (or under
+    src/), limited by setuptools' `packages.find` include/exclude when the project sets them (xarray's
+    sdist also holds a `properties/` package of tests that its wheel leaves out)."""
     tops: set[str] = set()
     for n in names:
         parts = _strip_src(n).split("/")
@@ -126,6 +130,12 @@ def _imports(names: list[str], project: str) -> list[str]:
         elif len(parts) == 1 and parts[0].endswith(".py") and parts[0] not in ("setup.py", "conftest.py", "noxfile.py"):
             tops.add(parts[0][:-3])
     tops = {t for t in tops if not t.startswith(("test", "_", "doc", "bench", "example"))}
+    find = (((pyproject or {}).get("tool") or {}).get("setuptools") or {}).get("packages")
+    if isinstance(find, dict) and isinstance(find.get("find"), dict):
+        include = find["find"].get("include") or ["*"]
+        exclude = find["find"].get("exclude") or []
+        tops = {t for t in tops if any(fnmatch.fnmatchcase(t, p) for p in include)
+                and not any(fnmatch.fnmatchcase(t, p) for p in exclude)}
     return sorted(tops) or [project.replace("-", "_")]
 
 
@@ -292,7 +302,7 @@ def recipe_text(info: SdistInfo) -> str:
         label, _, link = url.partition(",")
         if not homepage and label.strip().lower() in ("homepage", "source", "repository"):
             homepage = link.strip()
-    imports = _imports(names, name)
+    imports = _imports(names, name, pyproject)
     fields = dict(
         name=name, version=info.version, sdist_stem=stem_name + "-", sdist_ext=ext, sha256=info.sha256,
         entry_points=[f"{k} = {v}" for k, v in scripts.items()],

@@ -157,3 +157,15 @@ def test_maturin_module_name(tmp_path: Path) -> None:
         "python/rusty/__init__.py": ""})
     found = detect(path)
     assert found.modules == ["rusty._rusty"] and "build backend maturin" in found.reasons
+
+
+def test_imports_follow_setuptools_packages_find() -> None:
+    """xarray's sdist has a `properties/` test package its wheel leaves out (include = ["xarray*"])."""
+    from forge.newrecipe import _imports
+
+    names = ["xarray/__init__.py", "xarray/core/__init__.py", "properties/__init__.py", "setup.py"]
+    assert _imports(names, "xarray") == ["properties", "xarray"]
+    find = {"tool": {"setuptools": {"packages": {"find": {"include": ["xarray*"]}}}}}
+    assert _imports(names, "xarray", find) == ["xarray"]
+    exclude = {"tool": {"setuptools": {"packages": {"find": {"exclude": ["properties*"]}}}}}
+    assert _imports(names, "xarray", exclude) == ["xarray"]

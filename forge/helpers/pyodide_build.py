@@ -14,7 +14,8 @@ The one place that knows how a compiled package is built for the target:
   offline, from the crates the sdist vendors (`rust_env`; docs/languages.md);
 - checks before installing: the wheel's tag is the target's (cpXY-cpXY-pyemscripten_<abi>_wasm32
   or abi3), it is not a pure-Python fallback (unless --allow-pure), and every `.so` passes
-  forge.toolchain.wasmcheck (a side module with Pyodide's exception ABI);
+  forge.toolchain.wasmcheck (a side module with Pyodide's exception ABI); the build's RUNPATH
+  dropped from every side module first (forge.toolchain.dylink: meson leaves the host prefix there);
 - install: the wheel unpacked into $PREFIX/lib/pythonX.Y/site-packages, the layout conda
   packages for emscripten-wasm32 use (`.data/headers` into include/, `.data/data` into $PREFIX).
 
@@ -269,6 +270,7 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
     """Build, check and install the wheel into PREFIX; with `dist`, keep a copy of it there too
     (`forge wheel`: an author's project, built exactly as recipes are)."""
     from forge.toolchain import Bind, target  # noqa: PLC0415
+    from forge.toolchain.dylink import strip_wheel_runpaths  # noqa: PLC0415
 
     # -- numpy & co (forge/helpers/cross_deps.py): one wheel per job for multi-output recipes
     from . import cross_deps  # noqa: PLC0415
@@ -325,6 +327,10 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
             raise BuildError(f"`pyodide build` made {len(wheels)} wheels, expected one")
         whl = wheels[0]
         print(f"forge-pyodide-build: built {whl.name} in {time.monotonic() - t0:.1f}s", flush=True)
+        stripped = strip_wheel_runpaths(whl)
+        if stripped:
+            print(f"forge-pyodide-build: dropped the build's RUNPATH from {len(stripped)} side modules "
+                  f"(e.g. {stripped[0]})", flush=True)
         check_wheel(whl, allow_pure)
         if dist is not None:
             dist.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ class SideModule:
 
     dylink: bool = False
     needed: list[str] = field(default_factory=list)
+    runpath: list[str] = field(default_factory=list)  # WASM_DYLINK_RUNTIME_PATH
     imports: list[tuple[str, str, int]] = field(default_factory=list)  # (module, name, kind)
     exports: list[str] = field(default_factory=list)
     export_funcs: dict[str, int] = field(default_factory=dict)  # exported function -> function index
@@ -126,6 +127,8 @@ def parse(data: bytes) -> SideModule:
                     sub_end = sec.pos + sub_len
                     if sub == 2:  # WASM_DYLINK_NEEDED
                         mod.needed += [sec.name() for _ in range(sec.uleb())]
+                    elif sub == 5:  # WASM_DYLINK_RUNTIME_PATH
+                        mod.runpath += [sec.name() for _ in range(sec.uleb())]
                     sec.pos = sub_end
         elif sid == 2:  # imports
             for _ in range(sec.uleb()):
@@ -230,6 +233,11 @@ def check_so(path: Path, rel: str | None = None) -> list[str]:
     if not mod.dylink:
         problems.append(f"{rel} is WebAssembly but not an emscripten side module (no dylink.0 section; "
                         "link it with -sSIDE_MODULE=1)")
+    built_here = [p for p in mod.runpath if not p.startswith("$ORIGIN")]
+    if built_here:
+        problems.append(f"{rel} keeps the build's RUNPATH {built_here[0]!r} in its dylink.0 section, which the "
+                        "channel's prefix rewriting corrupts; drop it (forge-pyodide-build does for wheels: "
+                        "forge.toolchain.dylink.without_build_runpath) or link without -rpath")
     js_eh = sorted({name for module, name, kind in mod.imports if kind == 0 and _JS_EH_IMPORTS.match(name)})
     if js_eh:
         problems.append(
