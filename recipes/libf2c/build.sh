@@ -20,7 +20,7 @@ objs=$(printf 'forge-objs:\n\t@echo $(OFILES)\n' | make -s -f makefile.u -f - fo
        | tr ' ' '\n' | grep -v -x -e main.o -e getarg_.o -e iargc_.o | tr '\n' ' ')
 test "$(echo $objs | wc -w)" -gt 140
 forge-pyodide-build --env "F2C_OBJS=$objs" --run -- sh -ec '
-  printf "%s\n" $F2C_OBJS | xargs -P 2 -I OBJ sh -ec "emcc \$CFLAGS -w -DSkip_f2c_Undefs -c \$(basename OBJ .o).c -o OBJ"
+  printf "%s\n" $F2C_OBJS | xargs -P 2 -I OBJ sh -ec "emcc \$CFLAGS -w -DSkip_f2c_Undefs -DIEEE_COMPLEX_DIVIDE -c \$(basename OBJ .o).c -o OBJ"
   rm -f libf2c.a
   emar rcs libf2c.a $F2C_OBJS'
 mkdir -p "$PREFIX/lib" "$PREFIX/include"

@@ -169,4 +169,17 @@ blas.ilaenv_.restype = I
 nb = blas.ilaenv_(C.byref(I(1)), b"DGETRF", b" ", C.byref(I(100)), C.byref(I(100)), C.byref(I(-1)), C.byref(I(-1)),
                   6, 1)
 assert nb == 64, nb
-print("libopenblas: dgemm, cblas_dgemm, drotg, zdotc, dgesv, dgesdd, dsyevd, zheevd, dpotrf, dgetrf/dgetri, dgeqrf, dgeev OK")
+# complex division by zero is IEEE (inf/nan), as gfortran's: libf2c's c_div/z_div would abort() the
+# whole interpreter otherwise (scipy's test_gtsvx_error_singular reaches cgtts2_ with a zero pivot)
+cq = (C.c_float * 2)()
+blas.c_div(cq, (C.c_float * 2)(1.0, 0.0), (C.c_float * 2)(0.0, 0.0))
+assert math.isinf(cq[0]) and math.isinf(cq[1]), list(cq)
+zq = (D * 2)()
+blas.z_div(zq, dbl(0.0, 0.0), dbl(0.0, 0.0))
+assert math.isnan(zq[0]) and math.isnan(zq[1]), list(zq)
+# cgtsv_ on a singular tridiagonal system reports INFO = 1 instead of dividing by the zero pivot
+dl, d, du, cb = (C.c_float * 2)(), (C.c_float * 4)(), (C.c_float * 2)(), (C.c_float * 4)(1, 0, 1, 0)
+blas.cgtsv_(C.byref(I(2)), C.byref(I(1)), dl, d, du, cb, C.byref(I(2)), C.byref(info))
+assert info.value == 1, info.value
+
+print("libopenblas: dgemm, cblas_dgemm, drotg, zdotc, dgesv, dgesdd, dsyevd, zheevd, dpotrf, dgetrf/dgetri, dgeqrf, dgeev, complex division by zero OK")
