@@ -182,4 +182,5 @@ dl, d, du, cb = (C.c_float * 2)(), (C.c_float * 4)(), (C.c_float * 2)(), (C.c_fl
 blas.cgtsv_(C.byref(I(2)), C.byref(I(1)), dl, d, du, cb, C.byref(I(2)), C.byref(info))
 assert info.value == 1, info.value
 
-print("libopenblas: dgemm, cblas_dgemm, drotg, zdotc, dgesv, dgesdd, dsyevd, zheevd, dpotrf, dgetrf/dgetri, dgeqrf, dgeev, complex division by zero OK")
+print("libopenblas: dgemm, cblas_dgemm, drotg, zdotc, dgesv, dgesdd, dsyevd, zheevd, dpotrf, dgetrf/dgetri, dgeqrf, dgeev,"
+      " complex division by zero OK")
