@@ -69,6 +69,14 @@ def build(
     if not plan.to_build:
         report.seconds = time.monotonic() - start
         return report
+    if cfg.sandbox and executor is None:  # a farm's workers probe their own kernel
+        from .sandbox import refusal  # noqa: PLC0415
+
+        reason = refusal()
+        if reason:
+            raise ForgeError(f"builds run in a sandbox, and {reason}",
+                             fix="run `forge build --no-sandbox` (or set FORGE_SANDBOX=0) to build unsandboxed on "
+                                 "this machine, or give it namespaces (root, or unprivileged user namespaces)")
     own_executor = executor is None
     exe = executor or LocalExecutor(jobs)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -56,6 +57,9 @@ def build(
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Builds to run at once."),
     farm: Optional[str] = typer.Option(None, "--farm", envvar="FORGE_FARM", help="Redis URL of a Celery build farm."),
     force: bool = typer.Option(False, "--force", help="Rebuild the named recipes even if published."),
+    no_sandbox: bool = typer.Option(False, "--no-sandbox", help=(
+        "Run recipe scripts and tests without the sandbox (Linux namespaces: read-only host, no network, "
+        "own PIDs), where the kernel refuses namespaces; FORGE_SANDBOX=0 does the same.")),
     channel: Optional[Path] = ChannelOpt,
     recipes: Optional[Path] = RecipesOpt,
 ) -> None:
@@ -63,6 +67,8 @@ def build(
     from .progress import RichReporter, summary_table  # noqa: PLC0415
 
     cfg = _config(channel, recipes)
+    if no_sandbox:
+        cfg = dataclasses.replace(cfg, sandbox=False)
     executor = None
     if farm:
         found = plugin("forge.executors", "farm")

@@ -30,6 +30,9 @@ class ForgeConfig:
     platforms: tuple[str, ...] = field(default=DEFAULT_PLATFORMS)
     #: False outside any recipe repository (the forge's platform recipes, the user's channel)
     in_repo: bool = True
+    #: every build in Linux namespaces (forge.sandbox); off only by `--no-sandbox` or FORGE_SANDBOX=0,
+    #: as Nix's `sandbox = false`
+    sandbox: bool = True
 
     @property
     def variant_file(self) -> Path:
@@ -79,6 +82,7 @@ class ForgeConfig:
             channel_dir=Path(channel).resolve(),
             state_dir=Path(state).resolve(),
             in_repo=found is not None,
+            sandbox=os.environ.get("FORGE_SANDBOX", "1").lower() not in ("0", "false", "no", "off"),
         )
 
 

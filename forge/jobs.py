@@ -30,6 +30,8 @@ class BuildJob:
     work_dir: str
     log_path: str
     attempt: int = 1
+    #: run its scripts and tests in Linux namespaces (forge.sandbox); False only by --no-sandbox
+    sandbox: bool = True
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -132,6 +132,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
         work_dir=str(ws.config.work_dir / f"{name}-{os.getpid()}-{attempt}"),
         log_path=str(log_path),
         attempt=attempt,
+        sandbox=ws.config.sandbox,
     )
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .builder import run_build_job
+from .sandbox import run_job
 from .jobs import BuildJob
 from .fsutil import write_atomic
 
@@ -19,7 +19,7 @@ from .fsutil import write_atomic
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     job = BuildJob.from_json(Path(args[0]).read_text())
-    outcome = run_build_job(job)
+    outcome = run_job(job)
     write_atomic(Path(args[1]), outcome.to_json())
     sys.stdout.flush()
     sys.stderr.flush()

@@ -86,6 +86,7 @@ def _job_from(raw: Any) -> BuildJob:
         v = raw[name]
         ok = (isinstance(v, list) and all(isinstance(x, str) for x in v) if typ.startswith("list")
               else isinstance(v, int) and not isinstance(v, bool) if typ == "int"
+              else isinstance(v, bool) if typ == "bool"
               else isinstance(v, str) or (v is None and "None" in typ))
         if not ok:
             raise UnsafePath(f"the job's field {name!r} is {type(v).__name__}, expected {typ}")

@@ -69,9 +69,9 @@ def _warm() -> None:
 
 
 def _build(job_json: str) -> str:
-    from ..builder import run_build_job  # noqa: PLC0415
+    from ..sandbox import run_job  # noqa: PLC0415
 
-    return run_build_job(BuildJob.from_json(job_json)).to_json()
+    return run_job(BuildJob.from_json(job_json)).to_json()
 
 
 class LocalExecutor:

@@ -28,7 +28,7 @@ def serve(reply_fd: int) -> None:
     """The warm process's loop (until stdin closes: its worker went away)."""
     import rattler_build  # noqa: F401, PLC0415  (the point: imported once)
 
-    from ..builder import run_build_job  # noqa: PLC0415
+    from ..sandbox import run_job  # noqa: PLC0415
 
     env, cwd = dict(os.environ), os.getcwd()
     for line in sys.stdin:
@@ -36,7 +36,7 @@ def serve(reply_fd: int) -> None:
         os.environ.clear()  # what one build set (FORGE_SOURCES, FORGE_WHEELHOUSE...) must not leak
         os.environ.update(env)
         os.chdir(cwd)
-        outcome = run_build_job(BuildJob.from_json(Path(job_file).read_text()))
+        outcome = run_job(BuildJob.from_json(Path(job_file).read_text()))
         write_atomic(Path(out_file), outcome.to_json())
         sys.stdout.flush()
         sys.stderr.flush()

@@ -115,7 +115,9 @@ class BuildRoot:
     def __init__(self, root_dir: Path | None = None, cache_dir: Path | None = None) -> None:
         self.root_dir = Path(root_dir or default_root_dir()).resolve()
         self.cache_dir = Path(cache_dir or default_cache_dir()).resolve()
-        self.log_path = self.root_dir.with_name(self.root_dir.name + ".log")
+        # a sandboxed build sees the root read-only: its checks log into the build's own folder
+        log = os.environ.get("FORGE_BUILDROOT_LOG")
+        self.log_path = Path(log) if log else self.root_dir.with_name(self.root_dir.name + ".log")
         self.lock_path = self.root_dir.with_name(self.root_dir.name + ".lock.json")
         self.staging = self.root_dir.with_name(self.root_dir.name + ".partial")
 

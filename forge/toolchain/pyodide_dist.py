@@ -8,6 +8,7 @@ import base64
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -74,10 +75,18 @@ def fetch_pyodide(version: str | None = None, cache_dir: Path | None = None) -> 
     version = version or target.PYODIDE_VERSION
     base = (cache_dir or default_cache_dir()) / "npm"
     base.mkdir(parents=True, exist_ok=True)
-    # one fetcher at a time: two forge runs sharing a cold cache would unpack over each other
-    with open(base / f".pyodide-{version}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # one fetcher at a time: two forge runs sharing a cold cache would unpack over each other.
+    # Opened for reading (flock needs no more): a sandboxed build sees a filled cache read-only.
+    lock_path = base / f".pyodide-{version}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         return _fetch_locked(version, base)
+    finally:
+        os.close(fd)
 
 
 def _fetch_locked(version: str, base: Path) -> PyodideDist:
