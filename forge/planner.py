@@ -84,6 +84,8 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
                for o in recipe.outputs if o.subdir == "noarch" or dict(o.variant).get("python")}
     needs: dict[Interpreter, set[str]] = {i: set() for i in interps}
     cross = {re.split(r"[\s<>=!~\[]", spec.strip())[0] for o in recipe.outputs if o.subdir != "noarch" for spec in o.host}
+    if any(o.subdir != "noarch" for o in recipe.outputs):
+        cache.pyodide_runtime()
     for out in recipe.outputs:
         for src in out.sources:
             if src.sha256 in seen:

@@ -64,6 +64,14 @@ class SourceCache:
     def path_for(self, src: SourceFile) -> Path:
         return self.root / src.sha256 / src.filename
 
+    def pyodide_runtime(self) -> None:
+        """The Pyodide dist a cross build's environment is made from (npm, verified, unpacked), in
+        the download cache before the build: inside its sandbox the cache is read-only and there
+        is no network."""
+        from forge.toolchain.pyodide_dist import fetch_pyodide  # noqa: PLC0415
+
+        fetch_pyodide(cache_dir=self.root.parent)
+
     def fetch(self, src: SourceFile, *, recipe: str, file: str) -> Path:
         """Return the verified archive, downloading it through pip's index (sdists) or the
         npm client (`<name>-<version>.tgz`) if it is not cached yet."""
