@@ -1,6 +1,7 @@
 """The scientific stack on the session's cold numpy channel (issue 19): libopenblas (BLAS + LAPACK
 through f2c), scipy with forge-f77's Fortran and its curated test suite in wasm (`scipy-tests`),
-loaded from the channel's Pyodide view by npm Pyodide under node."""
+then scikit-learn on it (its own curated tests in wasm); both loaded from the channel's Pyodide view
+by npm Pyodide under node."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from forge import api
 # numpy cold, then libopenblas (about 5-9 min), scipy (about 13 min) and its tests
 pytestmark = pytest.mark.timeout(5400)
 
-STACK = ["scipy"]
+STACK = ["scipy", "scikit-learn"]
 
 SOLVE = """
 import numpy as np, scipy, scipy.fft, scipy.interpolate, scipy.linalg, scipy.special
@@ -54,3 +55,26 @@ def test_pyodide_solves_with_scipy_from_the_view(numpy_channel, stack) -> None: 
     run = run_in_pyodide(SOLVE, view_dir=numpy_channel.channel / "pyodide", packages=["scipy"], timeout=600)
     assert run.result == "['1.17.1', True, 0.25, 8.0, 24.0]", run.result
     assert {"scipy", "numpy", "libopenblas"} <= set(run.loaded), run.loaded
+
+
+FIT = """
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+X, y = load_iris(return_X_y=True)
+Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
+round(LogisticRegression(max_iter=500).fit(Xtr, ytr).score(Xte, yte), 3)
+"""
+
+
+@pytest.mark.recipes("scikit-learn")
+def test_pyodide_fits_a_scikit_learn_model_from_the_view(numpy_channel, stack) -> None:  # noqa: ANN001
+    log = Path(stack.results["scikit-learn"].log).read_text(errors="replace")
+    assert re.search(r"== wasm tests of scikit-learn-tests-\S+\.conda: ok", log)
+    passed = [int(n) for n in re.findall(r"(\d+) passed", log)]
+    assert passed and max(passed) > 3000, passed
+    from forge.toolchain.pyodide_node import run_in_pyodide
+
+    run = run_in_pyodide(FIT, view_dir=numpy_channel.channel / "pyodide", packages=["scikit-learn"], timeout=600)
+    assert run.result == "0.974", run.result
+    assert {"scikit-learn", "scipy", "joblib", "threadpoolctl", "libopenblas"} <= set(run.loaded), run.loaded
