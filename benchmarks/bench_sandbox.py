@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from forge.sandbox import Plan, SYSTEM_PATH, plan_for, rattler_cache_dir, run_sandboxed  # noqa: E402
+from forge.sandbox import Plan, SYSTEM_PATH, rattler_cache_dir, run_sandboxed  # noqa: E402
 
 
 def enter_cost(runs: int) -> list[float]:
@@ -69,7 +69,6 @@ def main() -> None:
     ap.add_argument("--recipe", default="iniconfig")
     ap.add_argument("--builds", type=int, default=3)
     ns = ap.parse_args()
-    _ = plan_for  # the plan builds use (forge.sandbox.run_job)
     t0 = time.perf_counter()
     direct = []
     for _ in range(ns.runs):
