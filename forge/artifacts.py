@@ -8,7 +8,9 @@ at the bytes of every file: magic numbers, not suffixes, decide what is native c
 - `noarch`: no native code at all (ELF, Mach-O incl. universal, PE/COFF, WebAssembly, `ar`
   static libraries) and no `.so`/`.so.N`/`.pyd`/`.dylib`/`.dll` file, whatever it holds;
 - `emscripten-wasm32`: every `.so`/`.so.N` is a Pyodide-loadable side module
-  (`forge.toolchain.wasmcheck.check_so`) and no ELF or Mach-O file is anywhere in it.
+  (`forge.toolchain.wasmcheck.check_so`) and no ELF or Mach-O file is anywhere in it;
+- every package but a `<name>-tests` one: at most `testpayload.limit()` bytes of test files
+  (what rattler-build packs for `tests: files:`), so users do not download test suites.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import testpayload
 from .errors import ForgeError
 
 NOARCH = "noarch"
@@ -132,16 +135,30 @@ def _wasm_problems(label: str, root: Path) -> list[ArtifactProblem]:
     return problems
 
 
+def _payload_problems(label: str, root: Path, name: str) -> list[ArtifactProblem]:
+    """A runtime package carrying more test files than testpayload.limit() (users would download them)."""
+    if testpayload.is_tests_output(name):
+        return []
+    found = testpayload.package_payload([(rel, p.stat().st_size) for rel, p in _files(root) if p.is_file()])
+    if found.bytes <= testpayload.limit():
+        return []
+    what = (f"{testpayload.human(found.bytes)} of test files (over the {testpayload.human(testpayload.limit())} a "
+            f"runtime package may carry; {testpayload.human(found.largest_bytes)} in {found.largest})")
+    return [ArtifactProblem(label, testpayload.TEST_FILES + found.largest, what,
+                            f"{testpayload.FIX}: `forge split-tests RECIPE` does it for a single-output recipe")]
+
+
 def _check_dir(root: Path, label: str | None) -> list[ArtifactProblem]:
     index = json.loads((root / "info" / "index.json").read_text())
     subdir = index.get("subdir", "")
     if label is None:
         label = f"{subdir}/{index.get('name')}-{index.get('version')}-{index.get('build')}"
+    payload = _payload_problems(label, root, str(index.get("name", "")))
     if subdir == NOARCH or index.get("noarch"):
-        return _noarch_problems(label, root)
+        return payload + _noarch_problems(label, root)
     if subdir == WASM:
-        return _wasm_problems(label, root)
-    return []
+        return payload + _wasm_problems(label, root)
+    return payload
 
 
 def check_package(pkg: Path) -> list[ArtifactProblem]:

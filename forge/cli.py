@@ -351,6 +351,25 @@ def bump(
         out.print(f"{b.recipe} is already at {b.new_version}", highlight=False)
 
 
+@app.command("split-tests")
+def split_tests(
+    names: list[str] = typer.Argument(..., help="Recipes whose file-carrying tests move into a `<name>-tests` output."),
+    recipes: Optional[Path] = RecipesOpt,
+) -> None:
+    """Move NAME's tests that pack files into a `<name>-tests` output (build number + 1, comments kept)."""
+    from .recipes import recipe_folders  # noqa: PLC0415
+    from .testsplit import split_recipe  # noqa: PLC0415
+
+    folders = recipe_folders(_config(None, recipes).recipes_dir)
+    unknown = [n for n in names if n not in folders]
+    if unknown:
+        raise ForgeError(f"there is no recipe named {', '.join(unknown)}", fix="run `forge list`")
+    for name in names:
+        moved = split_recipe(folders[name], recipe=name)
+        out.print(f"{name}: " + ("its tests with files are now in the output " + f"{name}-tests" if moved
+                                 else "no test packs files; nothing to move"), highlight=False)
+
+
 def plugin(group: str, name: str | None = None) -> list:
     """Objects other packages register under an entry point group (pyodide-build's
     `pyodide.cli` way): sub-commands, the farm's executor. One that cannot be imported

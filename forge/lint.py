@@ -13,8 +13,9 @@ from typing import Callable, Iterator
 
 from ruamel.yaml import YAML
 
+from . import testpayload
 from .errors import ForgeError
-from .recipes import RECIPE_FILE, parse, unverified_sources
+from .recipes import RECIPE_FILE, parse, render, unverified_sources
 from .yamlpos import line_of_key, yaml_syntax_error
 
 # Registry hosts, kept encoded so this file names none of them.
@@ -23,6 +24,9 @@ _HOSTS = base64.b64decode(
     "bnBtanMub3JnIG5wbWpzLm9yZyBkZWIuZGViaWFuLm9yZyBzZWN1cml0eS5kZWJpYW4ub3JnIHNuYXBzaG90LmRl"
     "Ymlhbi5vcmcgZnRwLmRlYmlhbi5vcmc="
 ).decode().split()
+
+
+WASM = "emscripten-wasm32"
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,37 @@ def _verified_sources(name: str, path: Path, data: dict) -> Iterator[Finding]:
     for src in unverified_sources(name, path):
         if src.kind not in ("url", "sha256"):
             yield Finding("FL009", "error", name, src.file, src.line, f"{src.message}; {src.fix}")
+
+
+@rule("FL010", f"a runtime package's tests pack at most {testpayload.human(testpayload.LIMIT)} of files "
+                "(measured in the source archive when the download cache holds it); more goes into a `<name>-tests` output")
+def _test_payload(name: str, path: Path, data: dict) -> Iterator[Finding]:
+    if "files" not in (path / RECIPE_FILE).read_text():
+        return
+    from .locations import download_cache_dir  # noqa: PLC0415
+    from .sources import SourceCache  # noqa: PLC0415
+
+    try:
+        rendered = render(name, path, platforms=(WASM,), variant_file=path.parent.parent / "conda_build_config.yaml")
+    except ForgeError:
+        return  # a recipe that does not render is FL000's, or the build's, to report
+    cache = SourceCache(download_cache_dir())
+    for out in rendered.outputs:
+        if not out.test_files or testpayload.is_tests_output(out.name):
+            continue
+        archives = [cache.path_for(src) for src in out.sources]
+        if not all(a.is_file() for a in archives):
+            continue  # not fetched yet: the publisher measures the built package
+        tree: dict[str, int] = {}
+        for archive in archives:
+            tree.update(testpayload.archive_files(archive))
+        found = testpayload.measure(out.test_files, tree, testpayload.folder_files(path))
+        if found.bytes > testpayload.limit():
+            yield _f("FL010", "error", name, path, "tests",
+                     f"the tests of {out.name} pack {testpayload.human(found.bytes)} of files into it "
+                     f"({testpayload.human(found.largest_bytes)} from {found.largest}), over the "
+                     f"{testpayload.human(testpayload.limit())} a runtime package may carry; {testpayload.FIX}: "
+                     f"`forge split-tests {name}` does it for a single-output recipe")
 
 
 def lint_recipe(name: str, path: Path) -> list[Finding]:

@@ -24,6 +24,7 @@ from rattler_build import (
 
 from .config import SOURCES_PLACEHOLDER
 from .errors import ForgeError
+from .testpayload import test_globs
 from .locations import platform_recipes, variant_files
 from .yamlpos import line_from_message, yaml_syntax_error
 
@@ -53,6 +54,8 @@ class Output:
     host: tuple[str, ...] = ()
     run: tuple[str, ...] = ()
     test: tuple[str, ...] = ()  # requirements of the output's tests (they run before publishing)
+    #: (`source` | `recipe`, glob) of the tests' `files:`: what rattler-build packs into the package
+    test_files: tuple[tuple[str, str], ...] = ()
     sources: tuple[SourceFile, ...] = ()
     variant: tuple[tuple[str, str], ...] = ()
 
@@ -262,6 +265,7 @@ def render(
             noarch = st.build.noarch
             subdir = "noarch" if noarch else platform
             reqs = st.requirements.to_dict()
+            tests = st.to_dict().get("tests")
             out = Output(
                 recipe=name,
                 name=st.package.name,
@@ -271,7 +275,8 @@ def render(
                 build=_specs(reqs.get("build")),
                 host=_specs(reqs.get("host")),
                 run=_specs(reqs.get("run")),
-                test=_test_specs(st.to_dict().get("tests")),
+                test=_test_specs(tests),
+                test_files=test_globs(tests),
                 sources=_sources([s.to_dict() for s in st.sources], name, shown),
                 variant=tuple(sorted((k, str(val)) for k, val in v.variant.items())),
             )
