@@ -53,6 +53,35 @@ def _died(job: BuildJob, how: str, seconds: float = 0.0) -> BuildOutcome:
     )
 
 
+def _ppid_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _start_watchdog(coordinator: int, every: float = 1.0) -> None:
+    """Fork a small process that ends this build process's group once the coordinator is gone.
+
+    A killed `forge build` (SIGKILL, or SIGTERM to its pid only) never reaches its pool, which
+    leads its own process group; without this the pool would build on, orphaned. Not a thread:
+    rattler-build holds the GIL while it builds. Not PR_SET_PDEATHSIG: that fires when the
+    *thread* that spawned the process exits, and could not reach the build's own children."""
+    pool = os.getpid()
+    if os.fork() != 0:
+        return
+    try:
+        while True:
+            time.sleep(every)
+            if os.getppid() != pool:  # the pool process ended normally: nothing to guard
+                os._exit(0)
+            if _ppid_of(pool) != coordinator:  # the pool was orphaned: end it and its builds
+                os.killpg(pool, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
 def _warm() -> None:
     """Pool initializer: pay the imports once per process, not once per build.
 
@@ -63,6 +92,7 @@ def _warm() -> None:
         os.setpgrp()
     except OSError:
         pass
+    _start_watchdog(os.getppid())
     import rattler_build  # noqa: F401, PLC0415
 
     from .. import builder  # noqa: F401, PLC0415

@@ -47,3 +47,30 @@ def test_ctrl_c_prints_message_and_summary_and_leaves_no_process(synth: Synth) -
             proc.kill()
         for line in session_processes(proc.pid):
             os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def test_a_killed_coordinator_takes_its_pool_and_builds_with_it(synth: Synth) -> None:
+    """SIGKILL to `forge build` alone (no clean-up can run): its pool processes lead their own
+    process groups, so nothing forwards the signal; they notice the coordinator is gone and end
+    themselves and the build they run."""
+    synth.add("kc-long", 120)
+    cfg = synth.config()
+    env = {**os.environ, "FORGE_STATE": str(cfg.state_dir)}
+    env.pop("FORGE_FARM", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forge.cli", "build", "kc-long", "-j", "1", "--channel", str(cfg.channel_dir),
+         "--recipes", str(cfg.recipes_dir)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: synth.started("kc-long"), timeout=180, what="kc-long to start")
+        assert len(session_processes(proc.pid)) > 1
+        proc.kill()
+        proc.wait(timeout=10)
+        try:
+            wait_for(lambda: not session_processes(proc.pid), timeout=15, what="the orphaned pool and its build to end")
+        except TimeoutError:
+            raise AssertionError(session_processes(proc.pid)) from None
+        assert synth.count("kc-long", "end") == 0
+    finally:
+        for line in session_processes(proc.pid):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
