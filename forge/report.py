@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from . import testpayload
 from .channel import TESTS_SUFFIX, Channel, partial_path, wasm_record_name
 from .errors import ForgeError
 
@@ -92,15 +93,12 @@ class Report:
                 "test_payload": sum(p.test_payload for p in self.packages)}
 
 
-TEST_FILES = "etc/conda/test-files/"
-
-
 def package_facts(package: Path, subdir: str) -> tuple[str, int]:
     """(kind, test payload bytes) from the files the package holds (its paths.json)."""
     from rattler.package import PathsJson  # noqa: PLC0415  (slow import)
 
     entries = PathsJson.from_package_archive(package).paths
-    payload = sum(e.size_in_bytes or 0 for e in entries if str(e.relative_path).startswith(TEST_FILES))
+    payload = sum(e.size_in_bytes or 0 for e in entries if str(e.relative_path).startswith(testpayload.TEST_FILES))
     return _kind([str(e.relative_path) for e in entries], subdir), payload
 
 
