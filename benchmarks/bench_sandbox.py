@@ -8,6 +8,10 @@ sandboxed against the same build with --no-sandbox, as ratios measured in one ru
    calling the function in this process; target <= 50 ms a build.
 2. With --channel (one holding python) and --recipe (a noarch recipe of this repository): the
    recipe built into fresh copies of the channel, alternately sandboxed and not, best of --builds.
+3. With --core: CI's core set (the recipes tagged core and everything under them) built from an
+   empty channel and state twice in one run, sandboxed first, then --no-sandbox. Run it after any
+   build of those recipes with the same FORGE_CACHE, so that both builds find the sources and
+   ccache warm and the ratio is the sandbox's, not the network's or the compiler cache's.
 """
 
 from __future__ import annotations
@@ -62,12 +66,40 @@ def builds(channel: Path, recipe: str, count: int) -> dict[bool, list[float]]:
     return times
 
 
+def core_builds(jobs: int) -> dict[bool, float]:
+    """The core set from an empty channel, sandboxed and not; the sources fetched beforehand."""
+    import dataclasses  # noqa: PLC0415
+
+    from forge import api  # noqa: PLC0415
+    from forge.changes import core  # noqa: PLC0415
+    from forge.config import ForgeConfig  # noqa: PLC0415
+    from forge.workspace import Workspace  # noqa: PLC0415
+    from tests.support.testlib import REPO  # noqa: PLC0415
+
+    names = sorted(core(Workspace(ForgeConfig.load(root=REPO))))
+    times: dict[bool, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
+        for sandbox in (True, False):
+            root = Path(tmp) / f"sandbox-{sandbox}"
+            cfg = dataclasses.replace(ForgeConfig.load(root=REPO, channel_dir=root / "channel",
+                                                       state_dir=root / "state"), sandbox=sandbox)
+            t = time.perf_counter()
+            report = api.build(names, cfg, jobs=jobs, view=False)
+            times[sandbox] = time.perf_counter() - t
+            assert report.ok, {n: r.error for n, r in report.results.items() if r.status != "built"}
+            print(f"core set ({len(report.by_status('built'))} recipes) {'sandboxed' if sandbox else 'unsandboxed'}: "
+                  f"{times[sandbox]:.1f} s", flush=True)
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--channel", type=Path)
     ap.add_argument("--recipe", default="iniconfig")
     ap.add_argument("--builds", type=int, default=3)
+    ap.add_argument("--core", action="store_true", help="also build the core set sandboxed and not")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
     ns = ap.parse_args()
     t0 = time.perf_counter()
     direct = []
@@ -84,6 +116,9 @@ def main() -> None:
         on, off = min(times[True]), min(times[False])
         print(f"build {ns.recipe}: sandboxed best {on:.2f} s, unsandboxed best {off:.2f} s, "
               f"ratio {on / off:.2f} (best of {ns.builds} each)")
+    if ns.core:
+        t = core_builds(ns.jobs)
+        print(f"core set: sandboxed {t[True]:.1f} s, unsandboxed {t[False]:.1f} s, ratio {t[True] / t[False]:.3f}")
     print(f"({time.perf_counter() - t0:.1f} s)")
 
 
