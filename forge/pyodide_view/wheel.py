@@ -217,12 +217,12 @@ def is_tests_only(pkg: CondaPackage) -> bool:
 def top_level_imports(pkg: CondaPackage) -> tuple[str, ...]:
     """Importable top-level names: the recipe's test imports first, then what the files hold.
 
-    A tests-only package claims its own name, as Pyodide's lock does for numpy-tests
-    (`imports: ["numpy-tests"]`): no import statement matches it, so Pyodide's
-    loadPackagesFromImports never loads tests for `import numpy`.
+    A tests-only package imports nothing, as Pyodide 314's lock has it for pandas-tests,
+    scipy-tests and the rest of its `*-tests` entries: Pyodide's loadPackagesFromImports then
+    never loads tests for `import numpy`, and an import check has nothing to try.
     """
     if is_tests_only(pkg):
-        return (canonicalize_name(pkg.name),)
+        return ()
     names: list[str] = [i.split(".")[0] for i in pkg.test_imports]
     for rel in pkg.site_files:
         first, _, rest = rel.partition("/")
