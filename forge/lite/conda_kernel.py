@@ -289,7 +289,7 @@ async def install(specs: list[str]) -> list[Record]:
     records = await solve(specs, channel, solver)
     todo, kept = split(records, installed())
     t1 = time.perf_counter()
-    note = f"; already in the kernel: {', '.join(r.name for r, _ in kept)}" if kept else ""
+    note = f"; already in the kernel: {', '.join(_kept(r, v) for r, v in kept)}" if kept else ""
     print(f"Solved {len(records)} packages in {t1 - t0:.2f} s from {channel}{note}")
     if not todo:
         print("Nothing to install.")
@@ -312,6 +312,13 @@ async def install(specs: list[str]) -> list[Record]:
     size = sum(len(b) for b in blobs)
     print(f"Installed {', '.join(r.label for r in todo)} ({size / 1e3:.0f} kB) in {time.perf_counter() - t0:.2f} s")
     return todo
+
+
+def _kept(record: Record, version: str) -> str:
+    """`name`, or `name 1.0 (the channel's is 1.1)` when the kernel has another version."""
+    if version and version != record.version:
+        return f"{record.name} {version} (the channel's is {record.version})"
+    return record.name
 
 
 async def magic(line: str, name: str = "conda") -> None:
