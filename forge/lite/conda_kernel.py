@@ -256,26 +256,36 @@ async def solve(specs: list[str], channel: str, solver: str) -> list[Record]:
 
 
 async def _unsolvable(specs: list[str], channel: str, why: str) -> str:
-    """One sentence naming the spec and what the channel lacks."""
+    """One sentence naming the spec and what the channel lacks (the repodata says which)."""
     from pyodide.http import pyfetch  # noqa: PLC0415
 
     versions: dict[str, set[str]] = {}
     for sd in PLATFORMS:
         try:
             data = await (await pyfetch(f"{channel}{sd}/repodata.json")).json()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 (the sentence then says less, but still one sentence)
             continue
         for key in ("packages", "packages.conda"):
             for rec in (data.get(key) or {}).values():
                 versions.setdefault(normalize(rec["name"]), set()).add(rec["version"])
+    return unsolvable_message(specs, why, versions)
+
+
+def unsolvable_message(specs: list[str], why: str, versions: dict[str, set[str]]) -> str:
+    """The sentence for a failed solve: the spec rattler found no candidates for (an unknown
+    name, or a version the channel lacks), or else the solver's own reason."""
+    asked = f"%conda install {' '.join(specs)}"
     m = re.search(r"No candidates were found for (.+?)\.?\s*$", why.strip())
-    culprit = m.group(1).strip() if m else " ".join(specs)
+    if not m:
+        reason = " ".join(why.split()).removeprefix("Cannot solve the request because of: ").rstrip(".")
+        return f"{asked}: the site's channel cannot satisfy these specs together ({reason}); relax them"
+    culprit = m.group(1).strip().removesuffix(" *")
     name = normalize(re.split(r"[\s=<>!~\[]", culprit, maxsplit=1)[0])
     if name not in versions:
-        return (f"%conda install {' '.join(specs)}: the site's channel has no package named {name}; "
+        return (f"{asked}: the site's channel has no package named {name}; "
                 f"build it into the channel (forge build {name}) and rebuild the site with forge lite --conda")
     have = ", ".join(sorted(versions[name]))
-    return (f"%conda install {' '.join(specs)}: the site's channel cannot satisfy {culprit} (it has {name} {have}); "
+    return (f"{asked}: the site's channel cannot satisfy {culprit} (it has {name} {have}); "
             "relax the spec or build that version into the channel")
 
 
@@ -296,7 +306,11 @@ async def install(specs: list[str]) -> list[Record]:
         return []
 
     async def fetch(r: Record) -> bytes:
-        resp = await pyfetch(r.url)
+        try:
+            resp = await pyfetch(r.url)
+        except Exception as exc:  # noqa: BLE001 (the site is gone: a network error)
+            raise CondaError(f"{r.url} could not be fetched ({exc}), so nothing was installed; "
+                             "check that the site is still served") from None
         if not resp.ok:
             raise CondaError(f"{r.url} answered HTTP {resp.status}, so {r.label} was not installed; rebuild the site")
         return await resp.bytes()
@@ -326,7 +340,7 @@ async def magic(line: str, name: str = "conda") -> None:
     try:
         await install(parse(line, name))
     except CondaError as exc:
-        print(str(exc), file=sys.stderr)
+        print(str(exc).replace("%conda install", f"%{name} install", 1), file=sys.stderr)
 
 
 async def transform(lines: list[str]) -> list[str]:

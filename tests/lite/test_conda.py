@@ -99,6 +99,18 @@ def test_the_kernel_logic_on_the_host(tmp_path: Path) -> None:
     assert [r.name for r in todo] == ["markupsafe"]
     assert [(r.name, v) for r, v in kept] == [("python", ""), ("pyodide-abi", ""), ("Typing_Extensions", "4.15")]
     assert [ck._kept(r, v) for r, v in kept][1:] == ["pyodide-abi", "Typing_Extensions 4.15 (the channel's is 4.16)"]
+    # the failed solve's sentence, from rattler's own messages (as simpleSolve rejected, under node)
+    have = {"markupsafe": {"3.0.4"}, "python": {"3.14.2"}}
+    assert ck.unsolvable_message(["no-such-package"], "Cannot solve the request because of: No candidates were "
+                                 "found for no-such-package *.\n", have) == SENTENCE
+    assert ck.unsolvable_message(["markupsafe >=99"], "Cannot solve the request because of: No candidates were "
+                                 "found for markupsafe >=99.\n", have) == (
+        "%conda install markupsafe >=99: the site's channel cannot satisfy markupsafe >=99 (it has markupsafe "
+        "3.0.4); relax the spec or build that version into the channel")
+    other = ck.unsolvable_message(["a", "b"], "Cannot solve the request because of: a 1 cannot be installed\n"
+                                  "  because b 2 needs a >=2.\n", have)
+    assert other == ("%conda install a b: the site's channel cannot satisfy these specs together (a 1 cannot be "
+                     "installed because b 2 needs a >=2); relax them")
     sp, dso, prefix = tmp_path / "lib/python3.14/site-packages", tmp_path / "usr/lib", tmp_path
     t = lambda m: ck.target(m, sp, dso, prefix)  # noqa: E731
     assert t("lib/python3.14/site-packages/lz4/_block.so") == sp / "lz4/_block.so"
