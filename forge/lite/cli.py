@@ -24,6 +24,8 @@ def lite_command(
                                  "(in parallel with the runtime) instead of through piplite."),
     environment: Optional[Path] = typer.Option(None, "--environment", "-e", help="A conda environment file: "
                                                "the kernel gets exactly its solved dependencies, preloaded."),
+    conda: bool = typer.Option(False, "--conda", help="Serve the channel and a solver from the site, so "
+                               "`%conda install` works in the kernel."),
     serve: bool = typer.Option(False, "--serve", help="Serve the site on 127.0.0.1 afterwards."),
     port: int = typer.Option(8000, "--port", "-p", help="Port for --serve (0: any free port)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -34,7 +36,8 @@ def lite_command(
     cfg = ForgeConfig.load(channel_dir=channel)
     site = output or cfg.state_dir / "lite"
     report = build_site(cfg.channel_dir, site, contents=tuple(contents),
-                        preload=CHANNEL_STARTUP if preload else (), environment=environment)
+                        preload=CHANNEL_STARTUP if preload else (), environment=environment,
+                        conda=conda)
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
     else:
@@ -45,6 +48,10 @@ def lite_command(
             env = report.environment
             err.print(f"environment {env['file']}: {len(env['records'])} packages solved, "
                       f"preloaded: {', '.join(env['lock_keys'])}", highlight=False)
+        if report.conda:
+            c = report.conda
+            err.print(f"%conda install: {len(c['packages'])} channel packages ({c['bytes'] / 1e6:.1f} MB) and "
+                      f"{c['solver']} ({c['solver_bytes'] / 1e6:.1f} MB) in static/conda/", highlight=False)
         for w in report.warnings:
             err.print(f"[yellow]warning[/]: {w}")
     if serve:

@@ -64,6 +64,8 @@ class SiteReport:
     warnings: list[str] = field(default_factory=list)
     #: with --environment: the file, its specs, the solved records and the preloaded lock keys
     environment: dict | None = None
+    #: with --conda: the staged channel (packages, files, bytes) and the solver (forge.lite.conda)
+    conda: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -134,11 +136,13 @@ def _jupyter_lite() -> list[str]:
 def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...] = (),
                cache_dir: Path | None = None, preload: tuple[str, ...] = (),
                refresh_view: bool = True, log_path: Path | None = None,
-               environment: Path | None = None) -> SiteReport:
+               environment: Path | None = None, conda: bool = False) -> SiteReport:
     """Build a JupyterLite site into output_dir (replaced) from the channel's Pyodide view.
 
     With `environment` (a conda environment file), the kernel gets exactly the file's solved
-    set with its dependencies, preloaded (forge.lite.environment), plus what it needs to start."""
+    set with its dependencies, preloaded (forge.lite.environment), plus what it needs to start.
+    With `conda`, the site also serves the channel and a solver, and the kernel has `%conda
+    install` (forge.lite.conda)."""
     try:
         import jupyterlite_core  # noqa: F401, PLC0415
         import jupyterlite_pyodide_kernel  # noqa: F401, PLC0415
@@ -190,6 +194,12 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
         lite_dir = Path(tmp) / "lite"
         staged_out = Path(tmp) / "out"
         report.lock_packages = _stage_pyodide(view_dir, runtime_dir, lite_dir / PYODIDE_SUBDIR, keep)
+        if conda:
+            from .conda import KERNEL_PACKAGE, add_kernel_package  # noqa: PLC0415
+
+            add_kernel_package(lite_dir / PYODIDE_SUBDIR)
+            report.lock_packages = sorted([*report.lock_packages, KERNEL_PACKAGE])
+            preload = (*preload, KERNEL_PACKAGE)
         config = {"jupyter-config-data": {"litePluginSettings": {KERNEL_PLUGIN: kernel_settings(preload=preload)}}}
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n")
         cmd = [*_jupyter_lite(), "build", "--lite-dir", str(lite_dir), "--output-dir", str(staged_out),
@@ -213,6 +223,10 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
         if not settings_ok(settings, kernel_settings(preload=preload)):
             raise ForgeError(f"jupyter lite build changed the kernel settings to {json.dumps(settings)}",
                              fix="read the log " + str(log))
+        if conda:
+            from .conda import CONDA_SUBDIR, stage_channel  # noqa: PLC0415
+
+            report.conda = asdict(stage_channel(channel_dir, staged_out / CONDA_SUBDIR, cache_dir))
         if output_dir.exists():
             shutil.rmtree(output_dir)
         staged_out.rename(output_dir)
