@@ -32,6 +32,7 @@ EXTRA goes to `pyodide build` (e.g. `-Csetup-args=-Dfoo=bar`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -134,22 +135,36 @@ def rust_env(src: Path, root_dir: Path, cargo_home: Path, crates: Path | None = 
 
 
 def _lock_pins(lock: Path) -> dict[tuple[str, str], str]:
-    """(name, version) -> source of the registry packages a Cargo.lock pins."""
+    """(name, version) -> checksum of the registry packages a Cargo.lock pins."""
     try:
         packages = tomllib.loads(lock.read_text()).get("package", [])
     except (OSError, tomllib.TOMLDecodeError):
         return {}
-    return {(p["name"], p["version"]): p.get("source", "") for p in packages
+    return {(p["name"], p["version"]): p.get("checksum", "") for p in packages
             if str(p.get("source", "")).startswith("registry+")}
 
 
+def _source_crates(vendor: Path) -> dict[tuple[str, str], str]:
+    """(name, version) -> the `package` checksum of each crate in a directory source."""
+    out = {}
+    for crate in vendor.iterdir():
+        try:
+            pkg = tomllib.loads((crate / "Cargo.toml").read_text()).get("package", {})
+            out[(pkg["name"], pkg["version"])] = json.loads((crate / ".cargo-checksum.json").read_text()).get("package", "")
+        except (OSError, KeyError, ValueError, TypeError):
+            continue
+    return out
+
+
 def relock_for(src: Path, vendor: Path, run) -> list[str]:  # noqa: ANN001
-    """When the sdist's Cargo.lock pins versions the directory source `vendor` lacks (Debian has
-    other releases), regenerate the lock offline against it (`run(argv)` runs cargo in the root)
-    and return the changes as `name old -> new` lines (nothing when every pin is there)."""
+    """When the sdist's Cargo.lock pins a version the directory source `vendor` lacks, or a
+    checksum it does not carry (Debian's crates record none: "Could not get crate checksum"),
+    regenerate the lock offline against it (`run(argv)` runs cargo in the root) and return
+    the version changes as `name old -> new` lines."""
     lock = src / "Cargo.lock"
     before = _lock_pins(lock)
-    if before and all((vendor / f"{n}-{v}").is_dir() for n, v in before):
+    have = _source_crates(vendor)
+    if before and all(key in have and (not sum_ or have[key] == sum_) for key, sum_ in before.items()):
         return []
     if run(["cargo", "generate-lockfile", "--offline"]) != 0:
         raise BuildError("cargo could not resolve the crate's dependencies against Debian's crates offline "

@@ -178,6 +178,8 @@ def test_lock_regenerated_only_when_a_pin_is_missing(tmp_path: Path) -> None:
     src = _tree(tmp_path, RPDS_PY, f'[[package]]\nname = "pyo3"\nversion = "0.28.3"\n{reg}\n')
     vendor = tmp_path / "v"
     (vendor / "pyo3-0.28.2").mkdir(parents=True)
+    (vendor / "pyo3-0.28.2" / "Cargo.toml").write_text('[package]\nname = "pyo3"\nversion = "0.28.2"\n')
+    (vendor / "pyo3-0.28.2" / ".cargo-checksum.json").write_text('{"package":"Could not get crate checksum","files":{}}')
     ran = []
 
     def cargo(argv: list[str]) -> int:
@@ -189,3 +191,7 @@ def test_lock_regenerated_only_when_a_pin_is_missing(tmp_path: Path) -> None:
     assert ran == [["cargo", "generate-lockfile", "--offline"]]
     assert relock_for(src, vendor, cargo) == []  # every pin is there now: the lock is kept
     assert len(ran) == 1
+    # the same version with the registry's checksum: Debian's copy has none, so cargo must relock
+    (src / "Cargo.lock").write_text(f'[[package]]\nname = "pyo3"\nversion = "0.28.2"\n{reg}\nchecksum = "ab12"\n')
+    assert relock_for(src, vendor, cargo) == []  # relocked, no version changed
+    assert len(ran) == 2
