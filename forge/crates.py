@@ -169,6 +169,14 @@ def resolve(manifests: Manifests, index: CrateIndex, lock: dict[str, list[str]] 
         if not fit:
             raise missing_crate_error(req, debs, recipe=recipe, file=file)
         todo.append(fit[0])
+        for feature in req.features:
+            if not index.providers.get(f"librust-{norm(req.name)}+{norm(feature)}-dev"):
+                raise ForgeError(
+                    f"the crate {req.name} is required with the feature {feature} by the sdist's {req.origin}, but "
+                    f"Debian's {req.name} {fit[0].crate_version} ({fit[0].package}) does not have it",
+                    recipe=recipe, file=file,
+                    fix=f"patch the feature out of {req.origin} in the recipe if the wasm build does not need it "
+                        "(Debian drops other platforms' features, such as Windows' generate-import-lib)")
     for crate, versions in sorted(lock.items()):
         debs = index.of_crate(crate)
         same = [d for v in versions for d in debs if _safe_match(f"^{v}", d.crate_version)]

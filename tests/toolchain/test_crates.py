@@ -195,3 +195,15 @@ def test_lock_regenerated_only_when_a_pin_is_missing(tmp_path: Path) -> None:
     (src / "Cargo.lock").write_text(f'[[package]]\nname = "pyo3"\nversion = "0.28.2"\n{reg}\nchecksum = "ab12"\n')
     assert relock_for(src, vendor, cargo) == []  # relocked, no version changed
     assert len(ran) == 2
+
+
+def test_feature_debian_dropped_is_one_sentence(tmp_path: Path) -> None:
+    src = _tree(tmp_path, RPDS_PY.replace('"0.29.0"', '"0.28.2"').replace(
+        '"extension-module"]', '"extension-module", "generate-import-lib"]'))
+    with pytest.raises(ForgeError) as e:
+        resolve(read_manifests(src), parse_index(INDEX), recipe="rpds-py", file="recipes/rpds-py/recipe.yaml")
+    assert str(e.value) == (
+        "recipe 'rpds-py' (recipes/rpds-py/recipe.yaml): the crate pyo3 is required with the feature "
+        "generate-import-lib by the sdist's Cargo.toml, but Debian's pyo3 0.28.2 (librust-pyo3-dev) does not have "
+        "it; patch the feature out of Cargo.toml in the recipe if the wasm build does not need it (Debian drops "
+        "other platforms' features, such as Windows' generate-import-lib).")
