@@ -163,20 +163,32 @@ def resolve(manifests: Manifests, index: CrateIndex, lock: dict[str, list[str]] 
     wanted = {r.name for r in manifests.reqs} | set(lock)
     chosen: dict[str, DebCrate] = {}
     todo: list[DebCrate] = []
+    problems: list[ForgeError] = []
     for req in manifests.reqs:
         debs = index.of_crate(req.name)
         fit = [d for d in debs if _safe_match(req.req, d.crate_version)]
         if not fit:
-            raise missing_crate_error(req, debs, recipe=recipe, file=file)
+            problems.append(missing_crate_error(req, debs, recipe=recipe, file=file))
+            continue
         todo.append(fit[0])
         for feature in req.features:
             if not index.providers.get(f"librust-{norm(req.name)}+{norm(feature)}-dev"):
-                raise ForgeError(
+                problems.append(ForgeError(
                     f"the crate {req.name} is required with the feature {feature} by the sdist's {req.origin}, but "
                     f"Debian's {req.name} {fit[0].crate_version} ({fit[0].package}) does not have it",
                     recipe=recipe, file=file,
                     fix=f"patch the feature out of {req.origin} in the recipe if the wasm build does not need it "
-                        "(Debian drops other platforms' features, such as Windows' generate-import-lib)")
+                        "(Debian drops other platforms' features, such as Windows' generate-import-lib)"))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:  # every crate at once: one round of recipe patches, not one per build attempt
+        raise ForgeError(
+            f"{len(problems)} crates cannot come from Debian's archive: "
+            + "; ".join(p.message.removeprefix("the crate ") for p in problems),
+            recipe=recipe, file=file,
+            fix="pin a release of the project whose Cargo.toml files accept Debian's crates, or patch the "
+                "requirements to Debian's versions and drop the features Debian lacks in the recipe (or vendor "
+                "the crates into the recipe's sources with `cargo vendor`)")
     for crate, versions in sorted(lock.items()):
         debs = index.of_crate(crate)
         same = [d for v in versions for d in debs if _safe_match(f"^{v}", d.crate_version)]

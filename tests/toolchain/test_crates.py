@@ -207,3 +207,13 @@ def test_feature_debian_dropped_is_one_sentence(tmp_path: Path) -> None:
         "generate-import-lib by the sdist's Cargo.toml, but Debian's pyo3 0.28.2 (librust-pyo3-dev) does not have "
         "it; patch the feature out of Cargo.toml in the recipe if the wasm build does not need it (Debian drops "
         "other platforms' features, such as Windows' generate-import-lib).")
+
+
+def test_every_crate_debian_cannot_serve_in_one_sentence(tmp_path: Path) -> None:
+    src = _tree(tmp_path, RPDS_PY + 'speedate = "0.18.0"\n'.replace("speedate", "[dependencies.speedate]\nversion"))
+    with pytest.raises(ForgeError) as e:
+        resolve(read_manifests(src), parse_index(INDEX), recipe="x", file="recipes/x/recipe.yaml")
+    assert str(e.value).startswith(
+        "recipe 'x' (recipes/x/recipe.yaml): 2 crates cannot come from Debian's archive: pyo3 is required as 0.29.0 "
+        "by the sdist's Cargo.toml, but Debian's archive has 0.28.2 (librust-pyo3-dev); speedate is required as "
+        "0.18.0 by the sdist's Cargo.toml, but Debian's archive has no librust-speedate-dev; pin a release")
