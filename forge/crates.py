@@ -329,7 +329,81 @@ def crates_for_tree(src: Path, cache_dir: Path, *, recipe: str, file: str) -> Pa
     manifests, lock = read_manifests(src), read_lock(src)
     fetcher = CrateFetcher(cache_dir, recipe=recipe, file=file)
     try:
-        debs = resolve(manifests, fetcher.index(), lock, recipe=recipe, file=file)
+        index = fetcher.index()
+        debs = resolve(manifests, index, lock, recipe=recipe, file=file)
     except ForgeError:  # Debian may have moved on since the lists were read
-        debs = resolve(manifests, fetcher.index(refresh=True), lock, recipe=recipe, file=file)
-    return fetcher.fetch(debs)
+        index = fetcher.index(refresh=True)
+        debs = resolve(manifests, index, lock, recipe=recipe, file=file)
+    folder = fetcher.fetch(debs)
+    for _ in range(CARGO_ROUNDS):  # cargo's own resolver decides what is still missing
+        needed = cargo_missing(src, folder, recipe=recipe, file=file)
+        if not needed:
+            return folder
+        more = [d for name in needed for d in index.of_crate(name) if d.package not in {x.package for x in debs}]
+        if not more:
+            raise ForgeError(
+                f"the crate {needed[0]}, which a crate Debian provides depends on, is not in Debian's archive "
+                f"({debian_package(needed[0])})", recipe=recipe, file=file,
+                fix="vendor the crates into the recipe's sources with `cargo vendor`")
+        debs = sorted([*debs, *more], key=lambda d: d.package)
+        folder = fetcher.fetch(debs)
+    return folder
+
+
+#: rounds of `cargo generate-lockfile` adding crates Debian's versions need beyond the sdist's lock
+CARGO_ROUNDS = 8
+_NO_MATCH = re.compile(r"no matching package named `([^`]+)` found")
+_NO_VERSION = re.compile(r"failed to select a version for the requirement `([^ `]+) = \"([^\"]+)\"`")
+_CANDIDATES = re.compile(r"candidate versions found which didn't match: ([^\n]+)")
+_REQUIRED_BY = re.compile(r"required by package `([^ `]+) v([^ `]+)")
+
+
+def cargo_missing(src: Path, folder: Path, *, recipe: str, file: str) -> list[str]:
+    """Crates cargo's resolver still needs with `folder` as the crates registry (offline, in
+    the build root, on a scratch copy of the lock): [] when the set is complete. A version
+    Debian holds outside a crate's requirement is a ForgeError naming both; no cargo in the
+    build root means no check (the build will say)."""
+    from forge.toolchain import Bind, BuildRoot, ToolchainError  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="forge-cargo-check-", dir=src.parent) as tmp:
+        home = Path(tmp)
+        (home / "config.toml").write_text(
+            f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{folder}"\n')
+        lock = src / "Cargo.lock"
+        saved = lock.read_bytes() if lock.exists() else None
+        try:
+            proc = BuildRoot().run(["cargo", "generate-lockfile", "--offline"], cwd=src, capture=True, check=False,
+                                   env={"CARGO_HOME": str(home), "CARGO_NET_OFFLINE": "true"},
+                                   binds=[Bind(src), Bind(home), Bind(folder, readonly=True)])
+        except (ToolchainError, OSError):
+            return []
+        finally:
+            if saved is not None:
+                lock.write_bytes(saved)
+    return [] if proc.returncode == 0 else cargo_failure(proc.stderr, folder, recipe=recipe, file=file)
+
+
+def cargo_failure(text: str, folder: Path, *, recipe: str, file: str) -> list[str]:
+    """What `cargo generate-lockfile --offline` failing against `folder` means: crates to add
+    (cargo found none by that name), or a ForgeError (a version outside a requirement, anything else)."""
+    if "command not found" in text or ("No such file" in text and "cargo" in text):
+        return []
+    names = _NO_MATCH.findall(text)
+    if names:
+        return [norm(n) for n in names]
+    m = _NO_VERSION.search(text)
+    if m:
+        by = _REQUIRED_BY.search(text)
+        cand = _CANDIDATES.search(text)
+        who = f"{by.group(1)} {by.group(2)}" if by else "a crate"
+        raise ForgeError(
+            f"the crate {m.group(1)} is required as {m.group(2)} by {who} (from Debian's archive or the sdist), "
+            f"but Debian's archive has {cand.group(1).strip() if cand else 'no matching version'}",
+            recipe=recipe, file=file,
+            fix="pin a release of the project whose crates Debian's archive serves, or patch the requirement in the "
+                "recipe (or vendor the crates into the recipe's sources with `cargo vendor`)")
+    why = next((ln for ln in text.splitlines() if ln.startswith("error")), text.strip()[-200:])
+    raise ForgeError(f"cargo cannot resolve the crates against Debian's offline ({why[:300]})",
+                     recipe=recipe, file=file,
+                     fix="read `cargo generate-lockfile --offline` in the build root against the crates folder "
+                         f"{folder}, then patch the requirement in the recipe")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from forge.cargoreqs import matches, read_lock, read_manifests
-from forge.crates import crates_key, debian_package, parse_index, resolve, upstream_version
+from forge.crates import cargo_failure, crates_key, debian_package, parse_index, resolve, upstream_version
 from forge.errors import ForgeError
 from forge.helpers.pyodide_build import RUST_STD_VENDOR, relock_for, rust_env
 
@@ -217,3 +217,16 @@ def test_every_crate_debian_cannot_serve_in_one_sentence(tmp_path: Path) -> None
         "recipe 'x' (recipes/x/recipe.yaml): 2 crates cannot come from Debian's archive: pyo3 is required as 0.29.0 "
         "by the sdist's Cargo.toml, but Debian's archive has 0.28.2 (librust-pyo3-dev); speedate is required as "
         "0.18.0 by the sdist's Cargo.toml, but Debian's archive has no librust-speedate-dev; pin a release")
+
+
+def test_cargo_names_what_debian_s_crates_still_need(tmp_path: Path) -> None:
+    missing = ("error: no matching package named `pyo3-ffi` found\nlocation searched: directory source `/c` "
+               "(which is replacing registry `crates-io`)\nrequired by package `pyo3 v0.28.2`\n")
+    assert cargo_failure(missing, tmp_path, recipe="x", file="f") == ["pyo3-ffi"]
+    version = ('error: failed to select a version for the requirement `strum = "^0.27"`\n'
+               "candidate versions found which didn't match: 0.28.0\nlocation searched: directory source `/c`\n"
+               "required by package `pydantic-core v2.45.0 (/src)`\n")
+    with pytest.raises(ForgeError) as e:
+        cargo_failure(version, tmp_path, recipe="x", file="f")
+    assert e.value.message == ("the crate strum is required as ^0.27 by pydantic-core 2.45.0 (from Debian's archive "
+                               "or the sdist), but Debian's archive has 0.28.0")
