@@ -267,9 +267,10 @@ class CrateFetcher:
             stamp.touch()
         return parse_index(self._apt(["apt-cache", *opts, "dumpavail"], "listing the Debian archive's packages"))
 
-    def fetch(self, debs: list[DebCrate]) -> Path:
+    def fetch(self, debs: list[DebCrate], base: Path | None = None) -> Path:
         """<cache>/crates/<key>/: the crate folders of `debs`, with debs.json recording each
-        .deb and its sha256; made once (a complete folder is renamed into place)."""
+        .deb and its sha256; made once (a complete folder is renamed into place). The packages
+        an earlier folder `base` already holds are hard-linked from it, not downloaded again."""
         dest = self.cache_dir / "crates" / crates_key(debs)
         if (dest / "debs.json").is_file():
             return dest
@@ -279,10 +280,20 @@ class CrateFetcher:
             debdir, unpack, out = tmp / "debs", tmp / "unpack", tmp / "out"
             for d in (debdir, unpack, out):
                 d.mkdir()
-            self._apt(["apt-get", *self._options(), "download", *[f"{d.package}={d.version}" for d in debs]],
-                      f"downloading {len(debs)} crate packages", cwd=debdir)
-            record = []
-            for deb in debs:
+            record: list[dict[str, str]] = []
+            done: set[str] = set()
+            if base is not None and (base / "debs.json").is_file():
+                record = [r for r in json.loads((base / "debs.json").read_text())
+                          if any(r["package"] == d.package and r["version"] == d.version for d in debs)]
+                done = {r["package"] for r in record}
+                for crate_dir in base.iterdir():
+                    if crate_dir.is_dir():
+                        shutil.copytree(crate_dir, out / crate_dir.name, symlinks=True, copy_function=os.link)
+            todo = [d for d in debs if d.package not in done]
+            if todo:
+                self._apt(["apt-get", *self._options(), "download", *[f"{d.package}={d.version}" for d in todo]],
+                          f"downloading {len(todo)} crate packages", cwd=debdir)
+            for deb in todo:
                 got = next(iter(debdir.glob(f"{deb.package}_*.deb")), None)
                 if got is None:
                     raise self._fail(f"apt-get did not download {deb.package} {deb.version}",
@@ -295,8 +306,9 @@ class CrateFetcher:
                 record.append({"package": deb.package, "version": deb.version, "file": got.name, "sha256": digest})
             registry = unpack / REGISTRY
             for crate_dir in sorted(registry.iterdir()) if registry.is_dir() else []:
-                if (crate_dir / "Cargo.toml").is_file():
+                if (crate_dir / "Cargo.toml").is_file() and not (out / crate_dir.name).exists():
                     shutil.copytree(crate_dir, out / crate_dir.name, symlinks=True)
+            record.sort(key=lambda r: r["package"])
             (out / "debs.json").write_text(json.dumps(record, indent=1) + "\n")
             try:
                 os.rename(out, dest)
@@ -334,24 +346,40 @@ def crates_for_tree(src: Path, cache_dir: Path, *, recipe: str, file: str) -> Pa
     except ForgeError:  # Debian may have moved on since the lists were read
         index = fetcher.index(refresh=True)
         debs = resolve(manifests, index, lock, recipe=recipe, file=file)
-    folder = fetcher.fetch(debs)
-    for _ in range(CARGO_ROUNDS):  # cargo's own resolver decides what is still missing
-        needed = cargo_missing(src, folder, recipe=recipe, file=file)
-        if not needed:
-            return folder
-        more = [d for name in needed for d in index.of_crate(name) if d.package not in {x.package for x in debs}]
-        if not more:
-            raise ForgeError(
-                f"the crate {needed[0]}, which a crate Debian provides depends on, is not in Debian's archive "
-                f"({debian_package(needed[0])})", recipe=recipe, file=file,
-                fix="vendor the crates into the recipe's sources with `cargo vendor`")
-        debs = sorted([*debs, *more], key=lambda d: d.package)
-        folder = fetcher.fetch(debs)
-    return folder
+    made: list[Path] = []  # partial sets this call created (another recipe's complete set is left alone)
+
+    def fetch(debs: list[DebCrate], base: Path | None = None) -> Path:
+        existed = (cache_dir / "crates" / crates_key(debs) / "debs.json").is_file()
+        got = fetcher.fetch(debs, base)
+        if not existed:
+            made.append(got)
+        return got
+
+    folder = fetch(debs)
+    try:
+        for _ in range(CARGO_ROUNDS):  # cargo's own resolver decides what is still missing
+            needed = cargo_missing(src, folder, recipe=recipe, file=file)
+            if not needed:
+                return folder
+            have = {x.package for x in debs}
+            more = [d for name in needed for d in index.of_crate(name) if d.package not in have]
+            if not more:
+                raise ForgeError(
+                    f"the crate {needed[0]}, which a crate Debian provides depends on, is not in Debian's archive "
+                    f"({debian_package(needed[0])})", recipe=recipe, file=file,
+                    fix="vendor the crates into the recipe's sources with `cargo vendor`")
+            debs = sorted([*debs, *more], key=lambda d: d.package)
+            folder = fetch(debs, base=folder)
+        raise ForgeError(f"cargo still misses crates after {CARGO_ROUNDS} rounds of adding Debian's",
+                         recipe=recipe, file=file, fix="vendor the crates into the recipe's sources with `cargo vendor`")
+    finally:  # only the complete set stays in the cache
+        for partial in made:
+            if partial != folder:
+                shutil.rmtree(partial, ignore_errors=True)
 
 
 #: rounds of `cargo generate-lockfile` adding crates Debian's versions need beyond the sdist's lock
-CARGO_ROUNDS = 8
+CARGO_ROUNDS = 40  # cargo names one missing crate per run; a round is a second or two
 _NO_MATCH = re.compile(r"no matching package named `([^`]+)` found")
 _NO_VERSION = re.compile(r"failed to select a version for the requirement `([^ `]+) = \"([^\"]+)\"`")
 _CANDIDATES = re.compile(r"candidate versions found which didn't match: ([^\n]+)")
