@@ -37,6 +37,8 @@ class Manifests:
     reqs: list[CrateReq] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     local: set[str] = field(default_factory=set)  # crates of the tree itself (path/workspace members)
+    #: `[features]` entries enabling a dependency's feature (`pyo3/generate-import-lib`): (crate, feature, manifest)
+    feature_refs: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def norm(name: str) -> str:
@@ -90,6 +92,12 @@ def read_manifests(src: Path) -> Manifests:
         out.files.append(rel)
         if isinstance(manifest.get("package"), dict) and manifest["package"].get("name"):
             out.local.add(norm(str(manifest["package"]["name"])))
+        features = manifest.get("features") if isinstance(manifest.get("features"), dict) else {}
+        for values in features.values():
+            for value in values if isinstance(values, list) else []:
+                dep, sep, feat = str(value).partition("/")
+                if sep and not dep.startswith("dep:"):
+                    out.feature_refs.append((norm(dep.rstrip("?")), feat, rel))
         for table in _dep_tables(manifest):
             for key, spec in table.items():
                 if isinstance(spec, dict) and spec.get("workspace") is True:
@@ -115,7 +123,35 @@ def read_manifests(src: Path) -> Manifests:
                     origin=rel))
         todo += _members(crate_dir, manifest)
     out.reqs = [r for r in out.reqs if r.name not in out.local]
+    registry = {r.name for r in out.reqs}
+    out.feature_refs = [f for f in out.feature_refs if f[0] in registry]
     return out
+
+
+_DEV_HEADER = re.compile(r"^\s*\[(?:target\.(?:'[^']*'|\"[^\"]*\"|[^\]]*)\.)?dev-dependencies(?:\.[^\]]+)?\]\s*$")
+_HEADER = re.compile(r"^\s*\[")
+
+
+def drop_dev_dependencies(src: Path) -> list[str]:
+    """Remove the `[dev-dependencies]` tables of the tree's manifests (returns the files changed).
+
+    A wheel never builds a crate's tests or benches, but cargo's lock resolution still needs
+    every workspace member's dev-dependencies, and Debian packages few bench crates (jiter's
+    codspeed-criterion-compat): without them the lock resolves from what the build uses."""
+    changed = []
+    for rel in read_manifests(src).files:
+        path = src / rel
+        lines = path.read_text().splitlines(keepends=True)
+        out, skipping = [], False
+        for line in lines:
+            if _HEADER.match(line):
+                skipping = bool(_DEV_HEADER.match(line))
+            if not skipping:
+                out.append(line)
+        if len(out) != len(lines):
+            path.write_text("".join(out))
+            changed.append(rel)
+    return changed
 
 
 def read_lock(src: Path) -> dict[str, list[str]]:

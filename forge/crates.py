@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cargoreqs import CrateReq, Manifests, matches, norm, parse_version, read_lock, read_manifests
+from .cargoreqs import (CrateReq, Manifests, drop_dev_dependencies, matches, norm, parse_version, read_lock,
+                        read_manifests)
 from .errors import ForgeError
 from .fsutil import write_atomic
 
@@ -171,13 +172,15 @@ def resolve(manifests: Manifests, index: CrateIndex, lock: dict[str, list[str]] 
             problems.append(missing_crate_error(req, debs, recipe=recipe, file=file))
             continue
         todo.append(fit[0])
-        for feature in req.features:
+        refs = [(feature, req.origin) for feature in req.features]
+        refs += [(feat, origin) for crate, feat, origin in manifests.feature_refs if crate == req.name]
+        for feature, origin in dict.fromkeys(refs):
             if not index.providers.get(f"librust-{norm(req.name)}+{norm(feature)}-dev"):
                 problems.append(ForgeError(
-                    f"the crate {req.name} is required with the feature {feature} by the sdist's {req.origin}, but "
+                    f"the crate {req.name} is required with the feature {feature} by the sdist's {origin}, but "
                     f"Debian's {req.name} {fit[0].crate_version} ({fit[0].package}) does not have it",
                     recipe=recipe, file=file,
-                    fix=f"patch the feature out of {req.origin} in the recipe if the wasm build does not need it "
+                    fix=f"patch the feature out of {origin} in the recipe if the wasm build does not need it "
                         "(Debian drops other platforms' features, such as Windows' generate-import-lib)"))
     if len(problems) == 1:
         raise problems[0]
@@ -362,12 +365,14 @@ def crates_for_tree(src: Path, cache_dir: Path, *, recipe: str, file: str) -> Pa
             if not needed:
                 return folder
             have = {x.package for x in debs}
-            more = [d for name in needed for d in index.of_crate(name) if d.package not in have]
+            more = [d for name, _by in needed for d in index.of_crate(name) if d.package not in have]
             if not more:
+                name, by = needed[0]
                 raise ForgeError(
-                    f"the crate {needed[0]}, which a crate Debian provides depends on, is not in Debian's archive "
-                    f"({debian_package(needed[0])})", recipe=recipe, file=file,
-                    fix="vendor the crates into the recipe's sources with `cargo vendor`")
+                    f"the crate {name}, required by {by}, is not in Debian's archive ({debian_package(name)})",
+                    recipe=recipe, file=file,
+                    fix="patch the dependency out in the recipe if the wasm build does not use it, or vendor the "
+                        "crates into the recipe's sources with `cargo vendor`")
             debs = sorted([*debs, *more], key=lambda d: d.package)
             folder = fetch(debs, base=folder)
         raise ForgeError(f"cargo still misses crates after {CARGO_ROUNDS} rounds of adding Debian's",
@@ -386,17 +391,19 @@ _CANDIDATES = re.compile(r"candidate versions found which didn't match: ([^\n]+)
 _REQUIRED_BY = re.compile(r"required by package `([^ `]+) v([^ `]+)")
 
 
-def cargo_missing(src: Path, folder: Path, *, recipe: str, file: str) -> list[str]:
+def cargo_missing(src: Path, folder: Path, *, recipe: str, file: str) -> list[tuple[str, str]]:
     """Crates cargo's resolver still needs with `folder` as the crates registry (offline, in
     the build root, on a scratch copy of the lock): [] when the set is complete. A version
     Debian holds outside a crate's requirement is a ForgeError naming both; no cargo in the
-    build root means no check (the build will say)."""
+    build root means no check (the build will say). Dev-dependencies are dropped first, as the
+    build drops them."""
     from forge.toolchain import Bind, BuildRoot, ToolchainError  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="forge-cargo-check-", dir=src.parent) as tmp:
         home = Path(tmp)
         (home / "config.toml").write_text(
             f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{folder}"\n')
+        drop_dev_dependencies(src)  # as the build does before it relocks (forge-pyodide-build)
         lock = src / "Cargo.lock"
         saved = lock.read_bytes() if lock.exists() else None
         try:
@@ -411,14 +418,16 @@ def cargo_missing(src: Path, folder: Path, *, recipe: str, file: str) -> list[st
     return [] if proc.returncode == 0 else cargo_failure(proc.stderr, folder, recipe=recipe, file=file)
 
 
-def cargo_failure(text: str, folder: Path, *, recipe: str, file: str) -> list[str]:
-    """What `cargo generate-lockfile --offline` failing against `folder` means: crates to add
-    (cargo found none by that name), or a ForgeError (a version outside a requirement, anything else)."""
+def cargo_failure(text: str, folder: Path, *, recipe: str, file: str) -> list[tuple[str, str]]:
+    """What `cargo generate-lockfile --offline` failing against `folder` means: (crate, required
+    by) to add (cargo found none by that name), or a ForgeError (a version outside a
+    requirement, anything else)."""
     if "command not found" in text or ("No such file" in text and "cargo" in text):
         return []
     names = _NO_MATCH.findall(text)
     if names:
-        return [norm(n) for n in names]
+        by = _REQUIRED_BY.search(text)
+        return [(norm(n), f"{by.group(1)} {by.group(2)}" if by else "a crate") for n in names]
     m = _NO_VERSION.search(text)
     if m:
         by = _REQUIRED_BY.search(text)

@@ -378,7 +378,13 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         crates = Path(os.environ["FORGE_CRATES"]) if os.environ.get("FORGE_CRATES") else None
         env.update(rust_env(src, br.root_dir, out / "cargo-home", crates))
         if crates is not None and "CARGO_HOME" in env and cargo_vendor_dir(src) is None:
+            from forge.cargoreqs import drop_dev_dependencies  # noqa: PLC0415
+
             binds.append(Bind(crates, readonly=True))
+            dropped = drop_dev_dependencies(src)  # as the fetch phase resolved them (forge.crates)
+            if dropped:
+                print(f"forge-pyodide-build: dropped [dev-dependencies] (tests and benches are not built) from "
+                      f"{', '.join(dropped)}", flush=True)
             changes = relock_for(src, out / "crates-src", lambda argv: br.run(
                 argv, env=env, cwd=src, binds=binds, check=False).returncode)
             for line in changes:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from forge.cargoreqs import matches, read_lock, read_manifests
+from forge.cargoreqs import drop_dev_dependencies, matches, read_lock, read_manifests
 from forge.crates import cargo_failure, crates_key, debian_package, parse_index, resolve, upstream_version
 from forge.errors import ForgeError
 from forge.helpers.pyodide_build import RUST_STD_VENDOR, relock_for, rust_env
@@ -222,7 +222,7 @@ def test_every_crate_debian_cannot_serve_in_one_sentence(tmp_path: Path) -> None
 def test_cargo_names_what_debian_s_crates_still_need(tmp_path: Path) -> None:
     missing = ("error: no matching package named `pyo3-ffi` found\nlocation searched: directory source `/c` "
                "(which is replacing registry `crates-io`)\nrequired by package `pyo3 v0.28.2`\n")
-    assert cargo_failure(missing, tmp_path, recipe="x", file="f") == ["pyo3-ffi"]
+    assert cargo_failure(missing, tmp_path, recipe="x", file="f") == [("pyo3-ffi", "pyo3 0.28.2")]
     version = ('error: failed to select a version for the requirement `strum = "^0.27"`\n'
                "candidate versions found which didn't match: 0.28.0\nlocation searched: directory source `/c`\n"
                "required by package `pydantic-core v2.45.0 (/src)`\n")
@@ -230,3 +230,27 @@ def test_cargo_names_what_debian_s_crates_still_need(tmp_path: Path) -> None:
         cargo_failure(version, tmp_path, recipe="x", file="f")
     assert e.value.message == ("the crate strum is required as ^0.27 by pydantic-core 2.45.0 (from Debian's archive "
                                "or the sdist), but Debian's archive has 0.28.0")
+
+
+def test_dev_dependencies_dropped_before_the_lock_is_resolved(tmp_path: Path) -> None:
+    src = _tree(tmp_path, '[workspace]\nmembers = ["crates/jiter"]\n')
+    member = src / "crates" / "jiter"
+    member.mkdir(parents=True)
+    (member / "Cargo.toml").write_text(
+        '[package]\nname = "jiter"\nversion = "0.15.0"\n\n[dependencies]\nahash = "0.8"\n\n'
+        '[dev-dependencies]\ncodspeed-criterion-compat = "2.6"\n\n'
+        "[target.'cfg(unix)'.dev-dependencies]\npaste = \"1\"\n\n[features]\npython = []\n")
+    assert drop_dev_dependencies(src) == ["crates/jiter/Cargo.toml"]
+    assert (member / "Cargo.toml").read_text() == (
+        '[package]\nname = "jiter"\nversion = "0.15.0"\n\n[dependencies]\nahash = "0.8"\n\n[features]\npython = []\n')
+    assert drop_dev_dependencies(src) == []
+
+
+def test_feature_enabled_from_a_features_table_is_checked_too(tmp_path: Path) -> None:
+    src = _tree(tmp_path, RPDS_PY.replace('"0.29.0"', '"0.28.2"')
+                + '\n[features]\nextension-module = ["pyo3/generate-import-lib", "dep:rpds", "archery?/default"]\n')
+    m = read_manifests(src)
+    assert m.feature_refs == [("pyo3", "generate-import-lib", "Cargo.toml"), ("archery", "default", "Cargo.toml")]
+    with pytest.raises(ForgeError) as e:
+        resolve(m, parse_index(INDEX), recipe="x", file="f")
+    assert "the crate pyo3 is required with the feature generate-import-lib by the sdist's Cargo.toml" in str(e.value)
