@@ -139,6 +139,16 @@ def parse_index(text: str) -> CrateIndex:
     return index
 
 
+def has_feature(deb: DebCrate, feature: str, index: CrateIndex) -> bool:
+    """Whether Debian's package (or a feature package beside it) provides the crate's feature:
+    `librust-<crate>[-<series>]+<feature>-dev`."""
+    suffix = f"+{norm(feature)}-dev"
+    names = [n for n in (deb.package, *deb.provides) if n.endswith(suffix)]
+    series = re.compile(rf"^librust-{re.escape(deb.crate)}(-[0-9.]+)?{re.escape(suffix)}$")
+    names += [n for n in index.providers if series.match(n)]
+    return feature == "default" or bool(names)
+
+
 def missing_crate_error(req: CrateReq, debs: list[DebCrate], *, recipe: str, file: str) -> ForgeError:
     """The one sentence for a crate Debian cannot serve: the crate, what the project requires,
     what Debian has, and the fix."""
@@ -175,7 +185,7 @@ def resolve(manifests: Manifests, index: CrateIndex, lock: dict[str, list[str]] 
         refs = [(feature, req.origin) for feature in req.features]
         refs += [(feat, origin) for crate, feat, origin in manifests.feature_refs if crate == req.name]
         for feature, origin in dict.fromkeys(refs):
-            if not index.providers.get(f"librust-{norm(req.name)}+{norm(feature)}-dev"):
+            if not has_feature(fit[0], feature, index):
                 problems.append(ForgeError(
                     f"the crate {req.name} is required with the feature {feature} by the sdist's {origin}, but "
                     f"Debian's {req.name} {fit[0].crate_version} ({fit[0].package}) does not have it",
