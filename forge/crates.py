@@ -192,6 +192,7 @@ def resolve(manifests: Manifests, index: CrateIndex, lock: dict[str, list[str]] 
                     recipe=recipe, file=file,
                     fix=f"patch the feature out of {origin} in the recipe if the wasm build does not need it "
                         "(Debian drops other platforms' features, such as Windows' generate-import-lib)"))
+    problems = list({p.message: p for p in problems}.values())  # a crate several manifests ask for
     if len(problems) == 1:
         raise problems[0]
     if problems:  # every crate at once: one round of recipe patches, not one per build attempt
