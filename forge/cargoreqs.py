@@ -75,7 +75,8 @@ def _dep_tables(manifest: dict) -> list[dict]:
 
 def read_manifests(src: Path) -> Manifests:
     """Every registry dependency of the tree's top Cargo.toml, its workspace members and the
-    path dependencies they reach (`workspace = true` entries take the workspace's version)."""
+    path dependencies they reach (`workspace = true` entries take the workspace's version), and
+    the dependency features `[features]` tables and `[tool.maturin] features` enable."""
     out = Manifests()
     top = _load(src / "Cargo.toml")
     ws_deps = (top.get("workspace") or {}).get("dependencies", {}) if isinstance(top.get("workspace"), dict) else {}
@@ -123,6 +124,11 @@ def read_manifests(src: Path) -> Manifests:
                     origin=rel))
         todo += _members(crate_dir, manifest)
     out.reqs = [r for r in out.reqs if r.name not in out.local]
+    maturin = ((_load(src / "pyproject.toml").get("tool") or {}).get("maturin") or {})
+    for value in maturin.get("features", []) if isinstance(maturin, dict) else []:
+        dep, sep, feat = str(value).partition("/")  # maturin passes them to cargo as --features
+        if sep:
+            out.feature_refs.append((norm(dep.rstrip("?")), feat, "pyproject.toml"))
     registry = {r.name for r in out.reqs}
     out.feature_refs = [f for f in out.feature_refs if f[0] in registry]
     return out

@@ -254,3 +254,13 @@ def test_feature_enabled_from_a_features_table_is_checked_too(tmp_path: Path) ->
     with pytest.raises(ForgeError) as e:
         resolve(m, parse_index(INDEX), recipe="x", file="f")
     assert "the crate pyo3 is required with the feature generate-import-lib by the sdist's Cargo.toml" in str(e.value)
+
+
+def test_feature_maturin_passes_from_pyproject_is_checked(tmp_path: Path) -> None:
+    src = _tree(tmp_path, RPDS_PY.replace('"0.29.0"', '"0.28.2"'))
+    with (src / "pyproject.toml").open("a") as fh:
+        fh.write('\n[tool.maturin]\nfeatures = ["pyo3/generate-import-lib"]\n')
+    with pytest.raises(ForgeError) as e:
+        resolve(read_manifests(src), parse_index(INDEX), recipe="jiter", file="f")
+    assert e.value.message == ("the crate pyo3 is required with the feature generate-import-lib by the sdist's "
+                               "pyproject.toml, but Debian's pyo3 0.28.2 (librust-pyo3-dev) does not have it")
