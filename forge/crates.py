@@ -340,10 +340,28 @@ def fetch_crates(sdist: Path, cache_dir: Path, patches: list[Path], *, recipe: s
     patches applied, as the build will see it (a patch may relax a requirement to Debian's)."""
     from forge.buildreqs import apply_patches, unpack_sdist  # noqa: PLC0415
 
+    if not _has_top_cargo_toml(sdist):  # most sdists: not unpacked at all
+        return None
     with tempfile.TemporaryDirectory(prefix="forge-crates-") as tmp:
         src = unpack_sdist(sdist, Path(tmp))
         apply_patches(src, patches, recipe=recipe, file=file)
         return crates_for_tree(src, cache_dir, recipe=recipe, file=file)
+
+
+def _has_top_cargo_toml(sdist: Path) -> bool:
+    import tarfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                names = zf.namelist()
+        else:
+            with tarfile.open(sdist) as tf:
+                names = tf.getnames()
+    except (OSError, tarfile.TarError, zipfile.BadZipFile):
+        return True  # let the unpack say what is wrong
+    return any(n.count("/") <= 1 and n.rsplit("/", 1)[-1] == "Cargo.toml" for n in names)
 
 
 def crates_for_tree(src: Path, cache_dir: Path, *, recipe: str, file: str) -> Path | None:

@@ -264,3 +264,30 @@ def test_feature_maturin_passes_from_pyproject_is_checked(tmp_path: Path) -> Non
         resolve(read_manifests(src), parse_index(INDEX), recipe="jiter", file="f")
     assert e.value.message == ("the crate pyo3 is required with the feature generate-import-lib by the sdist's "
                                "pyproject.toml, but Debian's pyo3 0.28.2 (librust-pyo3-dev) does not have it")
+
+
+def _sdist(tmp_path: Path, files: dict[str, str]) -> Path:
+    import tarfile
+
+    top = tmp_path / "pkg-1.0"
+    for rel, text in files.items():
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(text)
+    out = tmp_path / "pkg-1.0.tar.gz"
+    with tarfile.open(out, "w:gz") as tf:
+        tf.add(top, arcname="pkg-1.0")
+    return out
+
+
+def test_sdists_without_crates_to_fetch_need_no_archive(tmp_path: Path) -> None:
+    from forge.crates import fetch_crates
+
+    cache = tmp_path / "cache"
+    plain = _sdist(tmp_path / "a", {"pyproject.toml": "[build-system]\nrequires = ['setuptools']\n"})
+    assert fetch_crates(plain, cache, [], recipe="x", file="f") is None
+    vendored = _sdist(tmp_path / "b", {
+        "pyproject.toml": '[build-system]\nrequires = ["maturin"]\nbuild-backend = "maturin"\n',
+        "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+        ".cargo/config.toml": '[source.crates-io]\nreplace-with = "v"\n[source.v]\ndirectory = "vendor"\n'})
+    assert fetch_crates(vendored, cache, [], recipe="x", file="f") is None
+    assert not cache.exists()  # no apt state, no crates folder
