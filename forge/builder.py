@@ -162,6 +162,10 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
         os.environ["FORGE_WHEELHOUSE"] = job.wheelhouse
     else:
         os.environ.pop("FORGE_WHEELHOUSE", None)
+    if job.crates:  # Debian's crates for a Rust sdist that vendors none (forge.crates)
+        os.environ["FORGE_CRATES"] = job.crates
+    else:
+        os.environ.pop("FORGE_CRATES", None)
     bindir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")

@@ -32,6 +32,8 @@ class BuildJob:
     attempt: int = 1
     #: run its scripts and tests in Linux namespaces (forge.sandbox); False only by --no-sandbox
     sandbox: bool = True
+    #: Debian's crates for a Rust sdist that vendors none (forge.crates; in the download cache)
+    crates: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -12,6 +12,7 @@ from .errors import ForgeError
 from .graph import NOARCH_TEST_PLATFORM, Graph
 from .jobs import BuildJob
 from .recipes import Recipe, refuse_unverified_sources
+from .crates import fetch_crates
 from .buildreqs import HOST, Interpreter, build_requirements, merged_wheel_set, wheel_set
 from .sources import SourceCache, is_debian_orig
 from .workspace import Workspace
@@ -71,11 +72,12 @@ def missing_outputs(ws: Workspace, recipe: Recipe) -> tuple[list[str], list[str]
     return platforms, outputs
 
 
-def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path], Path | None]:
-    """Verified source archives, and the one wheel set holding exactly what their build
+def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path], Path | None, Path | None]:
+    """Verified source archives, the one wheel set holding exactly what their build
     backends asked for: noarch outputs are asked in the forge's Python, cross builds in the
     build root's (the `python` pin), each sdist with the recipe's patches applied; a cross
-    build's `host:` packages (numpy) have their markers evaluated for the target."""
+    build's `host:` packages (numpy) have their markers evaluated for the target; and for a
+    cross-built Rust sdist that vendors no crates, Debian's crates (forge.crates)."""
     name = recipe.name
     cache = SourceCache(ws.config.cache_dir)
     paths: list[Path] = []
@@ -84,6 +86,7 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
                for o in recipe.outputs if o.subdir == "noarch" or dict(o.variant).get("python")}
     needs: dict[Interpreter, set[str]] = {i: set() for i in interps}
     cross = {re.split(r"[\s<>=!~\[]", spec.strip())[0] for o in recipe.outputs if o.subdir != "noarch" for spec in o.host}
+    crates: Path | None = None
     if any(o.subdir != "noarch" for o in recipe.outputs):
         cache.pyodide_runtime()
     for out in recipe.outputs:
@@ -99,10 +102,12 @@ def fetch_inputs(ws: Workspace, recipe: Recipe, shown: str) -> tuple[list[Path],
                     needs[interp] |= set(build_requirements(
                         path, src.sha256, interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name,
                         file=shown, patches=patches, cross=cross if interp.build_root else ()))
+                if crates is None and any(o.subdir != "noarch" for o in recipe.outputs):
+                    crates = fetch_crates(path, ws.config.cache_dir, patches, recipe=name, file=shown)
     sets = [wheel_set(sorted(reqs), interp, ws.config.constraints_file, ws.config.cache_dir, recipe=name, file=shown)
             for interp, reqs in sorted(needs.items(), key=lambda kv: kv[0].key) if reqs]
     wheelhouse = merged_wheel_set(sets, ws.config.cache_dir)
-    return paths, wheelhouse
+    return paths, wheelhouse, crates
 
 
 def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
@@ -113,7 +118,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
     if not outputs:
         platforms = [p for p, outs in recipe.platforms.items() if outs][:1]  # not a skipped platform
         outputs = [f"{o.subdir}/{o.filename}" for o in recipe.outputs]
-    paths, wheelhouse = fetch_inputs(ws, recipe, shown)
+    paths, wheelhouse, crates = fetch_inputs(ws, recipe, shown)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ws.config.logs_dir / name
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +140,7 @@ def prepare_job(ws: Workspace, name: str, *, attempt: int = 1) -> BuildJob:
         log_path=str(log_path),
         attempt=attempt,
         sandbox=ws.config.sandbox,
+        crates=str(crates) if crates else None,
     )
 
 

@@ -95,7 +95,7 @@ def test_the_fetch_phase_passes_the_recipes_patches(tmp_path: Path, monkeypatch:
     cached = SourceCache(cfg.cache_dir).path_for(recipe.outputs[0].sources[0])
     cached.parent.mkdir(parents=True)
     cached.write_bytes(sdist.read_bytes())
-    paths, wheelhouse = fetch_inputs(ws, recipe, "recipes/pinned/recipe.yaml")
+    paths, wheelhouse, _crates = fetch_inputs(ws, recipe, "recipes/pinned/recipe.yaml")
     assert paths == [cached] and wheelhouse is None
     (memo,) = (cfg.cache_dir / "build-requires").iterdir()
     assert "nosuchtool" not in memo.read_text()

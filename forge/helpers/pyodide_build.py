@@ -11,7 +11,9 @@ The one place that knows how a compiled package is built for the target:
   prefix plus a target `python-X.Y.pc` (never the build root's own .pc files), the meson cross
   file for meson-python projects;
 - Rust crates (maturin, setuptools-rust): std built from the root's rust-src with wasm exceptions,
-  offline, from the crates the sdist vendors (`rust_env`; docs/languages.md);
+  offline, from the crates the sdist vendors or else Debian's (FORGE_CRATES, fetched by
+  forge.crates), Cargo.lock regenerated offline when it pins versions Debian lacks (`rust_env`,
+  `relock_for`; docs/languages.md);
 - checks before installing: the wheel's tag is the target's (cpXY-cpXY-pyemscripten_<abi>_wasm32
   or abi3), it is not a pure-Python fallback (unless --allow-pure), and every `.so` passes
   forge.toolchain.wasmcheck (a side module with Pyodide's exception ABI); the build's RUNPATH
@@ -30,6 +32,7 @@ EXTRA goes to `pyodide build` (e.g. `-Csetup-args=-Dfoo=bar`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -46,8 +49,9 @@ class BuildError(Exception):
 
 # -- Rust (maturin/pyo3, setuptools-rust): Debian's rustc has no std for wasm32-unknown-emscripten, so
 # std is compiled from rust-src (-Zbuild-std, allowed on a stable rustc by RUSTC_BOOTSTRAP) with wasm
-# exceptions like Pyodide's own Rust wheels; the crates registry is unreachable, so the sdist must vendor its
-# crates (`cargo vendor` + .cargo/config.toml, as orjson's does) and std's own vendored crates
+# exceptions like Pyodide's own Rust wheels; the crates registry is unreachable, so the sdist vendors its
+# crates (`cargo vendor` + .cargo/config.toml, as orjson's does) or the fetch phase brings Debian's
+# (librust-*-dev, forge.crates; FORGE_CRATES), and std's own vendored crates
 # (rust-src ships them) are linked beside them. Debian ships no rust-lld, hence link-self-contained=no.
 RUST_STD_VENDOR = "/usr/lib/rustlib/src/rust/library/vendor"
 RUSTFLAGS = ("-C link-arg=-sSIDE_MODULE=2 -C link-arg=-sWASM_BIGINT -Z emscripten-wasm-eh "
@@ -91,25 +95,36 @@ def builds_rust(src: Path) -> bool:
     return any(n.startswith(RUST_BUILD_TOOLS) for n in names)
 
 
-def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
-    """Cargo settings for a crate in `src` (none when it builds none: `builds_rust`); links
-    std's crates into the sdist's vendor directory so one offline source serves both."""
+def rust_env(src: Path, root_dir: Path, cargo_home: Path, crates: Path | None = None) -> dict[str, str]:
+    """Cargo settings for a crate in `src` (none when it builds none: `builds_rust`). The offline
+    source is the sdist's vendor directory, or else `crates` (Debian's, fetched by forge.crates
+    into a folder of links made here); std's crates are linked beside them so one source serves both."""
     if not builds_rust(src):
         return {}
     vendor = cargo_vendor_dir(src)
-    if vendor is None or not vendor.is_dir():
+    if (vendor is None or not vendor.is_dir()) and crates is None:
         raise BuildError(f"{src.name} is a Rust crate whose sdist does not vendor its crates (no "
-                         ".cargo/config.toml replacing crates-io with a directory), and the crates registry "
-                         "cannot be reached from the build root; vendor them (`cargo vendor`) into the "
-                         "recipe's sources")
+                         ".cargo/config.toml replacing crates-io with a directory) and the fetch phase brought "
+                         "no Debian crates (FORGE_CRATES is unset), and the crates registry cannot be reached "
+                         "from the build root; build it through `forge build`, or vendor them (`cargo vendor`) "
+                         "into the recipe's sources")
     std_vendor = root_dir / RUST_STD_VENDOR.lstrip("/")
     if not std_vendor.is_dir():
         raise BuildError(f"the build root {root_dir} has no Rust standard library sources ({RUST_STD_VENDOR}); "
                          "install rustc, cargo and rust-src in it (forge.toolchain.buildroot PACKAGES)")
+    cargo_home.mkdir(parents=True, exist_ok=True)
+    if vendor is None or not vendor.is_dir():
+        assert crates is not None
+        vendor = cargo_home.parent / "crates-src"
+        vendor.mkdir(exist_ok=True)
+        for crate in sorted(crates.iterdir()):
+            if crate.is_dir() and not (std_vendor / crate.name).exists():  # std's copy wins a tie
+                os.symlink(crate, vendor / crate.name)
+        (cargo_home / "config.toml").write_text(
+            f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{vendor}"\n')
     for crate in sorted(std_vendor.iterdir()):
         if not os.path.lexists(vendor / crate.name):  # a link from an earlier try dangles on the host
             os.symlink(f"{RUST_STD_VENDOR}/{crate.name}", vendor / crate.name)
-    cargo_home.mkdir(parents=True, exist_ok=True)
     return {
         "RUSTC_BOOTSTRAP": "1",
         "CARGO_NET_OFFLINE": "true",
@@ -117,6 +132,57 @@ def rust_env(src: Path, root_dir: Path, cargo_home: Path) -> dict[str, str]:
         "CARGO_UNSTABLE_BUILD_STD": "std,panic_unwind,panic_abort",  # crates may set panic = "abort"
         "CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_RUSTFLAGS": RUSTFLAGS,
     }
+
+
+def _lock_pins(lock: Path) -> dict[tuple[str, str], str]:
+    """(name, version) -> checksum of the registry packages a Cargo.lock pins."""
+    try:
+        packages = tomllib.loads(lock.read_text()).get("package", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {(p["name"], p["version"]): p.get("checksum", "") for p in packages
+            if str(p.get("source", "")).startswith("registry+")}
+
+
+def _source_crates(vendor: Path) -> dict[tuple[str, str], str]:
+    """(name, version) -> the `package` checksum of each crate in a directory source."""
+    out = {}
+    for crate in vendor.iterdir():
+        try:
+            pkg = tomllib.loads((crate / "Cargo.toml").read_text()).get("package", {})
+            out[(pkg["name"], pkg["version"])] = json.loads((crate / ".cargo-checksum.json").read_text()).get("package", "")
+        except (OSError, KeyError, ValueError, TypeError):
+            continue
+    return out
+
+
+def relock_for(src: Path, vendor: Path, run) -> list[str]:  # noqa: ANN001
+    """When the sdist's Cargo.lock pins a version the directory source `vendor` lacks, or a
+    checksum it does not carry (Debian's crates record none: "Could not get crate checksum"),
+    regenerate the lock offline against it (`run(argv)` runs cargo in the root) and return
+    the version changes as `name old -> new` lines."""
+    lock = src / "Cargo.lock"
+    before = _lock_pins(lock)
+    have = _source_crates(vendor)
+    if before and all(key in have and (not sum_ or have[key] == sum_) for key, sum_ in before.items()):
+        return []
+    if run(["cargo", "generate-lockfile", "--offline"]) != 0:
+        raise BuildError("cargo could not resolve the crate's dependencies against Debian's crates offline "
+                         "(`cargo generate-lockfile --offline`, output above): a crate Debian lacks or holds at "
+                         "a version outside the requirement; add it or relax the requirement with a recipe patch")
+    after = _lock_pins(lock)
+    old: dict[str, set[str]] = {}
+    new: dict[str, set[str]] = {}
+    for n, v in before:
+        old.setdefault(n, set()).add(v)
+    for n, v in after:
+        new.setdefault(n, set()).add(v)
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        o, w = sorted(old.get(name, set())), sorted(new.get(name, set()))
+        if o != w:
+            changes.append(f"{name} {', '.join(o) or '(none)'} -> {', '.join(w) or '(dropped)'}")
+    return changes
 
 
 def _backend(src: Path) -> str:
@@ -309,7 +375,23 @@ def build(src: Path, prefix: Path, *, wheelhouse: str | None, extra: list[str], 
         args = ["pyodide", "build", str(src), "--outdir", str(out / "dist")]
         if exports:
             args += ["--exports", exports]
-        env.update(rust_env(src, br.root_dir, out / "cargo-home"))
+        crates = Path(os.environ["FORGE_CRATES"]) if os.environ.get("FORGE_CRATES") else None
+        env.update(rust_env(src, br.root_dir, out / "cargo-home", crates))
+        if crates is not None and "CARGO_HOME" in env and cargo_vendor_dir(src) is None:
+            from forge.cargoreqs import drop_dev_dependencies  # noqa: PLC0415
+
+            binds.append(Bind(crates, readonly=True))
+            dropped = drop_dev_dependencies(src)  # as the fetch phase resolved them (forge.crates)
+            if dropped:
+                print(f"forge-pyodide-build: dropped [dev-dependencies] (tests and benches are not built) from "
+                      f"{', '.join(dropped)}", flush=True)
+            changes = relock_for(src, out / "crates-src", lambda argv: br.run(
+                argv, env=env, cwd=src, binds=binds, check=False).returncode)
+            for line in changes:
+                print(f"forge-pyodide-build: Cargo.lock pin changed to Debian's crate: {line}", flush=True)
+            if changes:
+                print(f"forge-pyodide-build: Cargo.lock regenerated offline against Debian's crates "
+                      f"({len(changes)} crates changed)", flush=True)
         if _backend(src) == "mesonpy":
             mcf = br.run(["pyodide", "config", "get", "meson_cross_file"], env=env, capture=True).stdout.strip()
             env["MESON_CROSS_FILE"] = mcf
