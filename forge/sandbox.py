@@ -58,11 +58,10 @@ _MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "no
 #: mounts left as they are: the kernel's own file systems (a fresh /proc and /dev/shm come on top)
 _KERNEL = ("/proc", "/sys", "/dev")
 PR_SET_PDEATHSIG = 1
-#: the variables a build reads, passed through when set (everything else is dropped)
-#: PYTHONPATH: a forge run from a source tree (a git worktree beside an installed forge) builds with
-#: that tree's helpers (forge-pyodide-build imports forge), not the installed copy's
+#: the variables a build reads, passed through when set (everything else is dropped; PYTHONPATH
+#: too: the build root's python3.14 and the build's own Pythons must not see the host's paths)
 PASSED = ("LANG", "TERM", "SOURCE_DATE_EPOCH", "FORGE_WASM_TEST_TIMEOUT", "FORGE_VARIANT_FILE", "FORGE_ROOT",
-          "FORGE_HOME", "PYTHONPATH")
+          "FORGE_HOME")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _libc = ctypes.CDLL(None, use_errno=True)

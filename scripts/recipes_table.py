@@ -1,10 +1,11 @@
 """Write docs/recipes.md: every recipe's kind and version, and, from build logs, the seconds its
 build phase took and how many upstream tests passed in wasm (pytest's summary lines).
 
-Usage: python scripts/recipes_table.py [--logs STATE/logs ...] [--out docs/recipes.md]
+Usage: python scripts/recipes_table.py [--logs STATE/logs ...] [--out docs/recipes.md] [--keep]
 
 Numbers come only from the logs given (the newest log of each recipe that reached its wasm tests
-with `ok`); a recipe without such a log gets `-`, never a guess.
+with `ok`); a recipe without such a log gets `-`, never a guess, or with --keep the numbers the
+existing table already had for it (measured by an earlier run of this script on its logs).
 """
 from __future__ import annotations
 
@@ -45,7 +46,19 @@ def recipe_facts(recipe: Path) -> tuple[str, str]:
     return kind, (m.group(1).strip() if m else "-")
 
 
-def table_rows(logs: list[Path]) -> tuple[list[str], dict[str, int], int]:
+def previous_numbers(table: Path) -> dict[str, tuple[str, str]]:
+    """recipe -> (build seconds, tests passed) as an existing table has them."""
+    if not table.is_file():
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for line in table.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 5 and cells[0] != "recipe":
+            out[cells[0]] = (cells[3], cells[4])
+    return out
+
+
+def table_rows(logs: list[Path], keep: dict[str, tuple[str, str]] | None = None) -> tuple[list[str], dict[str, int], int]:
     """The table's rows (one per recipe folder), the count per kind and the tests passed."""
     rows: list[str] = []
     counts = dict.fromkeys(KINDS, 0)
@@ -56,6 +69,8 @@ def table_rows(logs: list[Path]) -> tuple[list[str], dict[str, int], int]:
         name = recipe.parent.name
         kind, version = recipe_facts(recipe)
         secs, passed = log_facts(logs, name)
+        if (secs, passed) == ("-", "-") and keep and name in keep:
+            secs, passed = keep[name]
         counts[kind] += 1
         passed_total += int(passed) if passed.isdigit() else 0
         rows.append(f"| {name} | {kind} | {version} | {secs} | {passed} |")
@@ -86,8 +101,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--logs", type=Path, action="append", default=[])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "recipes.md")
+    ap.add_argument("--keep", action="store_true", help="recipes without a log keep the table's numbers")
     ns = ap.parse_args()
-    rows, counts, passed = table_rows(ns.logs)
+    rows, counts, passed = table_rows(ns.logs, previous_numbers(ns.out) if ns.keep else None)
     head = [
         "# Recipes",
         "",
