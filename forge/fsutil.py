@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -147,4 +148,16 @@ def place_atomic(src: Path, dest: Path, *, copy: bool = False, fsync: bool = Fal
     if before_rename is not None:
         before_rename()
     os.replace(tmp, dest)
+    return dest
+
+
+def extract_tar_atomic(tarball: Path, dest: Path) -> Path:
+    """Unpack `tarball` into `dest` as a whole: into `<dest>.partial`, then renamed into place,
+    so an interrupted unpack never looks finished (tarfile's `data` filter refuses unsafe members)."""
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(tmp, filter="data")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
     return dest

@@ -19,6 +19,7 @@ import io
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import ForgeError
@@ -48,7 +49,11 @@ def _name_expr(name: str) -> tuple[str, str]:
 def split_text(text: str, *, recipe: str, file: str) -> str | None:
     """The recipe rewritten with its `files:` tests in a `-tests` output, or None when it has none."""
     y = _yaml()
-    data = y.load(text)
+    try:
+        data = y.load(text)
+    except YAMLError as exc:
+        raise ForgeError(f"the recipe is not valid YAML ({str(exc).splitlines()[0]})", recipe=recipe, file=file,
+                         fix="fix the YAML first (forge lint NAME shows where)") from None
     if not isinstance(data, CommentedMap):
         raise ForgeError("the recipe is not a YAML mapping", recipe=recipe, file=file, fix="fix the YAML first")
     if "outputs" in data:

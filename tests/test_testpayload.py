@@ -197,3 +197,11 @@ def test_split_tests_command(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "forge", "split-tests", "demo", "--recipes", str(tmp_path / "recipes")],
                            capture_output=True, text=True, cwd=tmp_path)
     assert again.returncode == 1 and "already has `outputs:`" in again.stderr + again.stdout
+
+
+def test_split_of_malformed_yaml_is_one_sentence() -> None:
+    with pytest.raises(ForgeError) as exc:
+        split_text("package: [unclosed\n", recipe="demo", file="recipes/demo/recipe.yaml")
+    text = str(exc.value)
+    assert text.startswith("recipe 'demo' (recipes/demo/recipe.yaml): the recipe is not valid YAML (")
+    assert text.endswith("fix the YAML first (forge lint NAME shows where).") and "\n" not in text

@@ -11,11 +11,10 @@ build is offline and a changed tarball is refused.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tarfile
 from pathlib import Path
 
 from ..errors import ForgeError
+from ..fsutil import extract_tar_atomic
 from ..toolchain.paths import default_cache_dir
 from ..toolchain.proc import run_logged
 
@@ -49,13 +48,7 @@ def fetch_solver(cache_dir: Path | None = None) -> Path:
             tgz.unlink(missing_ok=True)
             raise ForgeError(f"{tgz.name} from npm has sha256 {got}, not the pinned {SHA256}, so it was removed",
                              fix="check the npm registry, or update forge.lite.solver's pin after reviewing it")
-    tmp = unpacked.with_name(unpacked.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with tarfile.open(tgz) as tf:
-        tf.extractall(tmp, filter="data")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    tmp.rename(unpacked)
-    return unpacked / "package"
+    return extract_tar_atomic(tgz, unpacked) / "package"
 
 
 def _sha256(path: Path) -> str:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import types
 import zipfile
 from dataclasses import asdict, dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from .errors import ToolchainError
 from .paths import default_cache_dir
-from ..fsutil import write_atomic
+from ..fsutil import extract_tar_atomic, write_atomic
 from .proc import run_logged
 from . import target
 
@@ -113,12 +112,7 @@ def _fetch_locked(version: str, base: Path) -> PyodideDist:
                 "sha256": hashlib.sha256(tarball.read_bytes()).hexdigest()}
         write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     if not (unpacked / "package" / "package.json").is_file():
-        tmp = unpacked.with_name(unpacked.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        with tarfile.open(tarball) as tf:
-            tf.extractall(tmp, filter="data")
-        shutil.rmtree(unpacked, ignore_errors=True)
-        tmp.rename(unpacked)
+        extract_tar_atomic(tarball, unpacked)
     return PyodideDist(version, tarball, meta["integrity"], meta["sha256"], unpacked / "package")
 
 
