@@ -348,6 +348,23 @@ def fetch_crates(sdist: Path, cache_dir: Path, patches: list[Path], *, recipe: s
         return crates_for_tree(src, cache_dir, recipe=recipe, file=file)
 
 
+def check_sdist(sdist: Path, cache_dir: Path, *, recipe: str, file: str) -> list[DebCrate] | None:
+    """What the fetch phase would take from Debian's archive for SDIST, read from the archive
+    index alone (nothing downloaded): the packages, None when it builds no crate or vendors its
+    own; a ForgeError naming each crate Debian cannot serve. `forge new` says it up front."""
+    from forge.buildreqs import unpack_sdist  # noqa: PLC0415
+    from forge.helpers.pyodide_build import builds_rust, cargo_vendor_dir  # noqa: PLC0415
+
+    if not _has_top_cargo_toml(sdist):
+        return None
+    with tempfile.TemporaryDirectory(prefix="forge-crates-") as tmp:
+        src = unpack_sdist(sdist, Path(tmp))
+        if not builds_rust(src) or cargo_vendor_dir(src) is not None:
+            return None
+        return resolve(read_manifests(src), CrateFetcher(cache_dir, recipe=recipe, file=file).index(), read_lock(src),
+                       recipe=recipe, file=file)
+
+
 def _has_top_cargo_toml(sdist: Path) -> bool:
     import tarfile  # noqa: PLC0415
     import zipfile  # noqa: PLC0415

@@ -19,6 +19,7 @@ import tempfile
 import tomllib
 import urllib.parse
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,16 +119,29 @@ def _strip_src(rel: str) -> str:
     return rel.removeprefix("src/")
 
 
+#: backends whose wheels hold only the packages they are told of (or find by the project's
+#: name), never a stray top-level module of the sdist (iminuit's python_releases.py)
+_PACKAGES_ONLY = ("scikit_build_core", "maturin", "mesonpy", "py_build_cmake")
+
+
 def _imports(names: list[str], project: str, pyproject: dict | None = None) -> list[str]:
     """Top-level modules the wheel installs: packages and modules at the sdist's top (or under
     src/), limited by setuptools' `packages.find` include/exclude when the project sets them (xarray's
-    sdist also holds a `properties/` package of tests that its wheel leaves out)."""
+    sdist also holds a `properties/` package of tests that its wheel leaves out), or scikit-build-core's
+    `wheel.packages`; for backends that ship packages only, no top-level single modules."""
+    tool = (pyproject or {}).get("tool") or {}
+    listed = ((tool.get("scikit-build") or {}).get("wheel") or {}).get("packages")
+    if isinstance(listed, list) and listed:
+        return sorted({str(p).rstrip("/").rsplit("/", 1)[-1] for p in listed})
+    backend = str(((pyproject or {}).get("build-system") or {}).get("build-backend") or "")
+    modules_too = not backend.startswith(_PACKAGES_ONLY)
     tops: set[str] = set()
     for n in names:
         parts = _strip_src(n).split("/")
         if len(parts) == 2 and parts[1] == "__init__.py":
             tops.add(parts[0])
-        elif len(parts) == 1 and parts[0].endswith(".py") and parts[0] not in ("setup.py", "conftest.py", "noxfile.py"):
+        elif (modules_too and len(parts) == 1 and parts[0].endswith(".py")
+              and parts[0] not in ("setup.py", "conftest.py", "noxfile.py")):
             tops.add(parts[0][:-3])
     tops = {t for t in tops if not t.startswith(("test", "_", "doc", "bench", "example"))}
     find = (((pyproject or {}).get("tool") or {}).get("setuptools") or {}).get("packages")
@@ -136,7 +150,7 @@ def _imports(names: list[str], project: str, pyproject: dict | None = None) -> l
         exclude = find["find"].get("exclude") or []
         tops = {t for t in tops if any(fnmatch.fnmatchcase(t, p) for p in include)
                 and not any(fnmatch.fnmatchcase(t, p) for p in exclude)}
-    return sorted(tops) or [project.replace("-", "_")]
+    return sorted(tops)
 
 
 # --- compiled sdists ----------------------------------------------------------------------
@@ -165,6 +179,9 @@ class Compiled:
     reasons: list[str]
     modules: list[str]
     numpy: bool
+    #: how it compiles: "rust" (maturin, setuptools-rust), "cmake" (scikit-build(-core), a CMake
+    #: setup.py), "meson" (meson-python) or "c" (setuptools' compilers: C, C++, Cython, Fortran)
+    form: str = "c"
 
 
 def _requires(pyproject: dict) -> list[str]:
@@ -198,6 +215,28 @@ def _module_at(rel: str, leaf: str, packages: set[str], *, named: bool = False) 
     return leaf if named and not inside_package else None  # a package's C helpers: the build file names it
 
 
+_CMAKE_MODULE = re.compile(r"\b(?:pybind11_add_module|nanobind_add_module|python_add_library|Python_add_library|"
+                           r"Python3_add_library)\(\s*([A-Za-z_]\w*)", re.IGNORECASE)
+_CMAKE_INSTALL = re.compile(r"\binstall\(\s*TARGETS\s+([^)]*?)\bDESTINATION\s+\"?([^\s)\"]+)", re.IGNORECASE)
+
+
+def _cmake_modules(sd: Sdist, project: str) -> list[str]:
+    """Python modules a CMake build makes: the targets of pybind11_add_module / nanobind_add_module
+    / python_add_library, placed where install(TARGETS ... DESTINATION pkg) puts them."""
+    out: list[str] = []
+    for rel in (n for n in sd.names if n.endswith("CMakeLists.txt") and _shipped(n)):
+        text = re.sub(r"#[^\n]*", "", sd.text(rel))
+        targets = set(_CMAKE_MODULE.findall(text))
+        where: dict[str, str] = {}
+        for names, dest in _CMAKE_INSTALL.findall(text):
+            dest = dest.replace("${SKBUILD_PROJECT_NAME}", project.replace("-", "_")).strip("/.")
+            for name in names.split():
+                if name in targets and "$" not in dest:
+                    where[name] = dest.replace("/", ".")
+        out += [f"{where[t]}.{t}" if where.get(t) else t for t in sorted(targets)]
+    return out
+
+
 def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[str]:
     setup_py = sd.text("setup.py")
     named = _EXT_NAME.findall(setup_py)
@@ -212,7 +251,9 @@ def _extension_modules(sd: Sdist, pyproject: dict, packages: set[str]) -> list[s
         lib = (tomllib.loads(sd.text("Cargo.toml")).get("lib") or {}).get("name")
         if lib:
             return [str(lib)]
-    found: set[str] = set()
+    found: set[str] = set(_cmake_modules(sd, str((pyproject.get("project") or {}).get("name") or "")))
+    if found:
+        return sorted(found)
     for rel in (n for n in sd.names if n.endswith("meson.build") and _shipped(n)):
         for name, args in _MESON_EXT.findall(sd.text(rel)):
             sub = _MESON_SUBDIR.search(args)
@@ -261,7 +302,49 @@ def detect_compiled(sd: Sdist) -> Compiled | None:
     meson = "\n".join(sd.text(n) for n in sd.names if n.endswith("meson.build"))
     numpy = (any(r in _NUMPY for r in requires) or "numpy.get_include" in setup_py
              or re.search(r"""dependency\(\s*['"]numpy['"]""", meson) is not None)
-    return Compiled(reasons, _extension_modules(sd, pyproject, _packages(sd.names)), numpy)
+    return Compiled(reasons, _extension_modules(sd, pyproject, _packages(sd.names)), numpy,
+                    _form(backend, requires, setup_py, sd.members))
+
+
+def _form(backend: str, requires: list[str], setup_py: str, members: Collection[str]) -> str:
+    """The toolchain the build drives, as `Compiled.form` names it."""
+    if (backend.startswith(("maturin", "setuptools_rust")) or {"maturin", "setuptools-rust"} & set(requires)
+            or "RustExtension(" in setup_py):
+        return "rust"
+    if (backend.startswith(("scikit_build_core", "skbuild", "py_build_cmake"))
+            or {"scikit-build", "scikit-build-core", "cmake", "py-build-cmake"} & set(requires)
+            or ("CMakeLists.txt" in members and re.search(r"\bcmake\b", setup_py, re.IGNORECASE))):
+        return "cmake"
+    if backend.startswith("mesonpy") or "meson-python" in requires:
+        return "meson"
+    return "c"
+
+
+#: what the recipe's header says of each form: how forge-pyodide-build drives its toolchain
+FORM_NOTES = {
+    "rust": ("Rust: cargo builds for wasm32-unknown-emscripten with the build root's rustc, offline; the "
+             "crates come from Debian's archive in the fetch phase (docs/languages.md, \"Crates from Debian\")."),
+    "cmake": ("CMake: cmake comes from the build requirements (pip's cmake wheel) and pyodide-build runs it as "
+              "`emcmake cmake` with emscripten's toolchain file."),
+    "meson": "meson: forge-pyodide-build writes the emscripten cross file; meson and ninja come from the build requirements.",
+    "c": "",
+}
+
+
+def crates_note(sdist: Path, cache_dir: Path, project: str) -> str:
+    """For a Rust sdist, the header's word on its crates, from Debian's archive index (nothing is
+    downloaded): they all resolve, or which one Debian cannot serve and the fix (what `forge build`
+    would refuse in its fetch phase)."""
+    from .crates import check_sdist  # noqa: PLC0415
+
+    try:
+        debs = check_sdist(sdist, cache_dir, recipe=project, file=sdist.name)
+    except ForgeError as exc:
+        fix = f"; {exc.fix}" if exc.fix else ""
+        return f"`forge build` would refuse it in the fetch phase, for now: {exc.message}{fix}."
+    if debs is None:
+        return "It vendors its crates (or builds none): cargo uses the sdist's own."
+    return f"Debian's archive serves all of its crates ({len(debs)} packages, checked against its index)."
 
 
 def _run_deps(meta: email.message.Message, envs: list[dict[str, str]]) -> list[str]:
@@ -283,9 +366,10 @@ def _run_deps(meta: email.message.Message, envs: list[dict[str, str]]) -> list[s
     return deps
 
 
-def recipe_text(info: SdistInfo) -> str:
+def recipe_text(info: SdistInfo, cache_dir: Path | None = None) -> str:
     """The recipe for an sdist: noarch: python, or the compiled (forge-pyodide-build) form
-    when the sdist builds native code."""
+    when the sdist builds native code, its header saying what was found (for Rust, with a
+    download cache: whether Debian's archive serves its crates)."""
     with Sdist(info.path) as sd:
         meta = email.parser.BytesParser().parsebytes(sd.read("PKG-INFO") or b"")
         pyproject = tomllib.loads(sd.text("pyproject.toml")) if "pyproject.toml" in sd.members else {}
@@ -303,6 +387,8 @@ def recipe_text(info: SdistInfo) -> str:
         if not homepage and label.strip().lower() in ("homepage", "source", "repository"):
             homepage = link.strip()
     imports = _imports(names, name, pyproject)
+    if not imports and not (compiled and compiled.modules):  # a guess the reviewer checks
+        imports = [name.replace("-", "_")]
     fields = dict(
         name=name, version=info.version, sdist_stem=stem_name + "-", sdist_ext=ext, sha256=info.sha256,
         entry_points=[f"{k} = {v}" for k, v in scripts.items()],
@@ -315,9 +401,12 @@ def recipe_text(info: SdistInfo) -> str:
     if compiled is None:
         return env.get_template("noarch-python.yaml.j2").render(run=_run_deps(meta, _ENVS), **fields)
     fields["imports"] = list(dict.fromkeys(imports + [m for m in compiled.modules if m not in imports]))
+    notes = [FORM_NOTES[compiled.form]]
+    if compiled.form == "rust" and cache_dir is not None:
+        notes.append(crates_note(info.path, cache_dir, name))
     return env.get_template("compiled-python.yaml.j2").render(
         run=_run_deps(meta, _ENVS[1:]), reasons=compiled.reasons, numpy=compiled.numpy,
-        found_modules=bool(compiled.modules), **fields)
+        found_modules=bool(compiled.modules), form_note=" ".join(n for n in notes if n), **fields)
 
 
 _LICENSES = {"apache 2.0": "Apache-2.0", "apache-2.0": "Apache-2.0", "apache software license": "Apache-2.0",
@@ -337,5 +426,5 @@ def new_recipe(project: str, recipes_dir: Path, cache_dir: Path, *, version: str
     if target.exists() and not overwrite:
         raise ForgeError(f"{target} exists already", fix="pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(recipe_text(info))
+    target.write_text(recipe_text(info, cache_dir))
     return target

@@ -169,3 +169,85 @@ def test_imports_follow_setuptools_packages_find() -> None:
     assert _imports(names, "xarray", find) == ["xarray"]
     exclude = {"tool": {"setuptools": {"packages": {"find": {"exclude": ["properties*"]}}}}}
     assert _imports(names, "xarray", exclude) == ["xarray"]
+
+
+# --- Rust and CMake sdists: the form and what the header says ----------------------------------
+
+
+def _header(path: Path) -> str:
+    """The recipe's leading comment block as one line (wrapping undone)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[2:])
+    return " ".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("project", "version", "tool", "imports"),
+    [
+        ("rpds-py", "2026.5.1", "build backend maturin", ["rpds"]),
+        ("tiktoken", "0.14.0", "build requires setuptools-rust", ["tiktoken", "tiktoken._tiktoken"]),
+    ],
+)
+def test_forge_new_rust_project_says_which_crates_debian_lacks(tmp_path: Path, project: str, version: str,
+                                                                tool: str, imports: list[str]) -> None:
+    """Both pin a pyo3 newer than Debian's: the header says `forge build` would refuse it and why,
+    read from Debian's archive index into the test's own cache (nothing downloaded but the index)."""
+    from forge.newrecipe import FORM_NOTES  # noqa: PLC0415
+
+    path, data = _new(tmp_path, project, version)
+    head = _header(path)
+    assert head.startswith(f"Compiled for emscripten-wasm32 by forge-pyodide-build: {tool}"), head
+    assert FORM_NOTES["rust"] in head, head
+    assert "`forge build` would refuse it in the fetch phase, for now: " in head, head
+    pinned = {"rpds-py": "0.28.3", "tiktoken": "0.29.2"}[project]
+    assert f"pyo3 is required as {pinned} by the sdist's Cargo.toml, but Debian's archive has " in head, head
+    assert "(librust-pyo3-dev)" in head, head
+    assert data["build"]["script"] == "forge-pyodide-build"
+    assert data["tests"][0]["python"]["imports"] == imports
+    assert _lint_errors(path) == []
+
+
+def test_rust_sdist_whose_crates_debian_serves_says_so(tmp_path: Path) -> None:
+    """A maturin crate asking for memchr 2 (Debian has it): the header says every crate resolves."""
+    sd = make_sdist(tmp_path, "rusty", {
+        "pyproject.toml": '[build-system]\nrequires = ["maturin>=1"]\nbuild-backend = "maturin"\n\n'
+                          '[project]\nname = "rusty"\nversion = "1.0"\n\n[tool.maturin]\nmodule-name = "rusty._rusty"\n',
+        "Cargo.toml": '[package]\nname = "rusty"\nversion = "1.0.0"\nedition = "2021"\n\n'
+                      '[lib]\nname = "_rusty"\ncrate-type = ["cdylib"]\n\n[dependencies]\nmemchr = "2"\n',
+        "src/lib.rs": "pub fn f() {}\n", "rusty/__init__.py": ""})
+    info = SdistInfo("rusty", "1.0", sd.name, hashlib.sha256(sd.read_bytes()).hexdigest(), sd)
+    text = recipe_text(info, tmp_path / "cache")
+    head = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    assert "Debian's archive serves all of its crates (" in head and "checked against its index" in head, head
+    assert "would refuse" not in head
+    assert YAML(typ="safe").load(text)["tests"][0]["python"]["imports"] == ["rusty", "rusty._rusty"]
+
+
+def test_forge_new_scikit_build_core_project_is_the_cmake_form(tmp_path: Path) -> None:
+    """iminuit: scikit-build-core + pybind11; its module is where CMake's install(TARGETS) puts it,
+    and the sdist's stray top-level scripts (python_releases.py) are not imports of the wheel."""
+    from forge.newrecipe import FORM_NOTES  # noqa: PLC0415
+
+    path, data = _new(tmp_path, "iminuit", "2.33.0")
+    head = _header(path)
+    assert head.startswith("Compiled for emscripten-wasm32 by forge-pyodide-build: build backend scikit-build-core"), head
+    assert FORM_NOTES["cmake"] in head, head
+    assert data["tests"][0]["python"]["imports"] == ["iminuit", "iminuit._core"]
+    assert _lint_errors(path) == []
+
+
+def test_cmake_modules_follow_install_destination(tmp_path: Path) -> None:
+    sd = make_sdist(tmp_path, "cmk", {
+        "pyproject.toml": '[build-system]\nrequires = ["scikit-build-core"]\nbuild-backend = "scikit_build_core.build"\n'
+                          '\n[project]\nname = "cmk"\nversion = "1.0"\n',
+        "CMakeLists.txt": "project(${SKBUILD_PROJECT_NAME} LANGUAGES C)\n# pybind11_add_module(old x.c)\n"
+                          "python_add_library(_ext MODULE cmk/_ext.c WITH_SOABI)\n"
+                          "nanobind_add_module(_nb cmk/nb.cpp)\n"
+                          "install(TARGETS _ext _nb DESTINATION ${SKBUILD_PROJECT_NAME}/sub)\n",
+        "cmk/_ext.c": "", "cmk/nb.cpp": "", "cmk/__init__.py": "", "helper.py": ""})
+    found = detect(sd)
+    assert found is not None and found.form == "cmake"
+    assert found.modules == ["cmk.sub._ext", "cmk.sub._nb"]
