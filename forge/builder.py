@@ -86,6 +86,18 @@ def _cause(lines: list[str], staging: Path, recipe: str) -> str:
         f"its build script exited {status} (its last line: {line})"
 
 
+def _fix(cause: str, channel_url: str) -> str:
+    """What to do about a failed build: for a header, library or pkg-config module it missed,
+    the channel's package to add to `host` (forge.provides); else fix the recipe."""
+    from .provides import missing_file_fix  # noqa: PLC0415
+
+    local = Path(urllib.parse.urlparse(channel_url).path) if channel_url.startswith("file://") else None
+    try:
+        return missing_file_fix(cause, local) or "fix the recipe"
+    except OSError:
+        return "fix the recipe"
+
+
 def _channels(url: str) -> list[str]:
     """The dependency channel, unless it is a local channel not created yet (first publish)."""
     if url.startswith("file://"):
@@ -234,7 +246,7 @@ def run_build_job(job: BuildJob) -> BuildOutcome:
                 recipe=job.recipe, ok=False, log_path=job.log_path,
                 seconds=time.monotonic() - start,
                 error=ForgeError(what, recipe=job.recipe, file=job.recipe_file, cause=cause,
-                                 log=job.log_path, fix="fix the recipe"),
+                                 log=job.log_path, fix=_fix(cause, job.channel_url)),
             )
         finally:
             sys.stdout.flush()

@@ -46,7 +46,37 @@ def first_error(lines: list[str]) -> str | None:
     if crate and any(_REGISTRY.search(ln) for ln in clean):
         return (f"cargo could not fetch the crate `{crate}`: the crates registry is not reachable from here "
                 "(Rust crates must come from a local source, docs/languages.md)")
-    for ln in clean:
-        if any(p.search(ln) for _kind, p in _TOOL_ERRORS):
+    for i, ln in enumerate(clean):
+        kind = next((k for k, p in _TOOL_ERRORS if p.search(ln)), None)
+        if kind == "cmake":  # CMake says where on this line and what in the paragraph below it
+            para = []
+            for more in clean[i + 1:]:
+                if not more:
+                    break
+                para.append(more)
+            return " ".join([ln, *para])[:300]
+        if kind is not None:
             return ln[:300]
+    return None
+
+
+#: a file the build looked for and did not find: (pattern, the channel paths that would provide it)
+_MISSING = (
+    (re.compile(r"fatal error: '?([\w./+-]+\.h(?:pp|h)?)'? file not found|fatal error: ([\w./+-]+\.h(?:pp|h)?): No such file"),
+     lambda m: [f"include/{m}"]),
+    (re.compile(r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)"),
+     lambda m: [f"lib/lib{m}.so", f"lib/lib{m}.a"]),
+    (re.compile(r"Dependency \"?([\w.+-]+)\"? not found|Package '?([\w.+-]+)'?,? (?:was )?not found"),
+     lambda m: [f"lib/pkgconfig/{m}.pc", f"share/pkgconfig/{m}.pc"]),
+)
+
+
+def missing_file(cause: str) -> tuple[str, list[str]] | None:
+    """The header, library or pkg-config module a failed build could not find, and the channel
+    paths a package providing it would hold (its host requirement is what is missing)."""
+    for pattern, paths in _MISSING:
+        m = pattern.search(cause)
+        if m:
+            name = next(g for g in m.groups() if g)
+            return name, paths(name)
     return None

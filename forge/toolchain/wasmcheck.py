@@ -25,6 +25,8 @@ from pathlib import Path
 from . import target
 
 WASM_MAGIC = b"\0asm"
+#: custom sections of debug information (DWARF, source maps, split-DWARF links), never shipped
+_DEBUG_SECTIONS = (".debug_", "sourceMappingURL", "external_debug_info")
 _JS_EH_IMPORTS = re.compile(r"^(invoke_\w+|__cxa_find_matching_catch(_\d+)?|__resumeException|emscripten_longjmp|"
                             r"_emscripten_throw_longjmp|setThrew|__cxa_throw_js)$")
 
@@ -45,6 +47,7 @@ class SideModule:
     elements: list[tuple[tuple[str, int] | None, list[int]]] = field(default_factory=list)  # (base, funcs)
     data: list[tuple[tuple[str, int] | None, bytes]] = field(default_factory=list)  # (base, bytes)
     code: dict[int, tuple[int, int]] = field(default_factory=dict)  # function index -> body (start, end)
+    custom: dict[str, int] = field(default_factory=dict)  # custom section name -> bytes (summed)
 
 
 class _Reader:
@@ -120,6 +123,7 @@ def parse(data: bytes) -> SideModule:
         sec = _Reader(data, r.pos, body_end)
         if sid == 0:
             name = sec.name()
+            mod.custom[name] = mod.custom.get(name, 0) + size
             if name == "dylink.0" and first:
                 mod.dylink = True
                 while sec.pos < body_end:
@@ -238,6 +242,11 @@ def check_so(path: Path, rel: str | None = None) -> list[str]:
         problems.append(f"{rel} keeps the build's RUNPATH {built_here[0]!r} in its dylink.0 section, which the "
                         "channel's prefix rewriting corrupts; drop it (forge-pyodide-build does for wheels: "
                         "forge.toolchain.dylink.without_build_runpath) or link without -rpath")
+    debug = {n: b for n, b in mod.custom.items() if n.startswith(_DEBUG_SECTIONS)}
+    if debug:
+        problems.append(f"{rel} carries {sum(debug.values())} bytes of debug information ({', '.join(sorted(debug))}) "
+                        "that users would download; Pyodide's side modules have none: build without -g (the "
+                        "forge's flags have -g0) or strip it (`llvm-strip --strip-debug`)")
     js_eh = sorted({name for module, name, kind in mod.imports if kind == 0 and _JS_EH_IMPORTS.match(name)})
     if js_eh:
         problems.append(

@@ -65,14 +65,22 @@ def sdist(tmp: Path, name: str, files: dict[str, str]) -> Path:
     return out
 
 
-def refused(wasm_channel, tmp: Path, name: str, files: dict[str, str]) -> str:  # noqa: ANN001
-    """The cause in the failed build's one sentence (between the recipe's name and the log's)."""
+def refused_with_fix(wasm_channel, tmp: Path, name: str, files: dict[str, str]) -> tuple[str, str]:  # noqa: ANN001
+    """(cause, fix) of the failed build's one sentence: the cause between the recipe's name and
+    the log's, the fix after the log's path."""
     archive = sdist(tmp, name, files)
     res = build_refused(wasm_channel, tmp, name, RECIPE.format(name=name, sha=sha256(archive)))
     assert "\n" not in res.error and "\x1b" not in res.error and "[0m" not in res.error, res.error
     head = f"recipe '{name}' ({tmp}/recipes/{name}/recipe.yaml): the build failed: "
     assert res.error.startswith(head) and "; see the log " in res.error, res.error
-    return res.error[len(head):].split("; see the log ")[0]
+    cause, rest = res.error[len(head):].split("; see the log ", 1)
+    assert " and " in rest and rest.endswith("."), res.error
+    return cause, rest.split(" and ", 1)[1].removesuffix(".")
+
+
+def refused(wasm_channel, tmp: Path, name: str, files: dict[str, str]) -> str:  # noqa: ANN001
+    """The cause in the failed build's one sentence (between the recipe's name and the log's)."""
+    return refused_with_fix(wasm_channel, tmp, name, files)[0]
 
 
 def test_a_compile_error_is_the_compilers_line(wasm_channel, tmp_path: Path) -> None:
@@ -83,11 +91,24 @@ def test_a_compile_error_is_the_compilers_line(wasm_channel, tmp_path: Path) -> 
 
 
 def test_a_missing_library_is_the_linkers_line(wasm_channel, tmp_path: Path) -> None:
-    err = refused(wasm_channel, tmp_path, "nolib", {
+    err, fix = refused_with_fix(wasm_channel, tmp_path, "nolib", {
         "pyproject.toml": PYPROJECT.format(name="nolib"),
         "setup.py": SETUP_PY.format(name="nolib", extra=', libraries=["forgemissing"]'),
         "nolib/__init__.py": "", "nolib/_ext.c": EXT_OK})
     assert err == "its build script exited 1: wasm-ld-21: error: unable to find library -lforgemissing", err
+    assert fix == ("no package in the channel holds lib/libforgemissing.so or lib/libforgemissing.a: add a recipe "
+                   'for the library that provides forgemissing (CONTRIBUTING.md, "C libraries") and put it in '
+                   "the recipe's `host` requirements"), fix
+
+
+def test_a_header_of_a_library_not_in_host_names_the_package_to_add(wasm_channel, tmp_path: Path) -> None:
+    """lz4.h is in the channel (liblz4, a shared-library recipe) but not in the recipe's `host`:
+    the compiler's line is the cause and the fix names the package that holds the header."""
+    err, fix = refused_with_fix(wasm_channel, tmp_path, "wantslz4", {
+        "pyproject.toml": PYPROJECT.format(name="wantslz4"), "setup.py": SETUP_PY.format(name="wantslz4", extra=""),
+        "wantslz4/__init__.py": "", "wantslz4/_ext.c": "#include <lz4.h>\n" + EXT_OK})
+    assert err == "its build script exited 1: wantslz4/_ext.c:1:10: fatal error: 'lz4.h' file not found", err
+    assert fix == "add liblz4 to the recipe's `host` requirements (the channel's package that provides lz4.h)", fix
 
 
 def test_a_meson_configure_error_is_mesons_line(wasm_channel, tmp_path: Path) -> None:
@@ -97,6 +118,51 @@ def test_a_meson_configure_error_is_mesons_line(wasm_channel, tmp_path: Path) ->
         "meson.build": "project('mesonbad', 'c')\ndependency('forge-no-such-dep')\n"})
     assert err == ('its build script exited 1: ../meson.build:2:0: ERROR: Dependency "forge-no-such-dep" not found '
                    "(tried pkg-config)"), err
+
+
+SKBUILD = ('[build-system]\nrequires = ["scikit-build-core>=0.10"]\nbuild-backend = "scikit_build_core.build"\n\n'
+           '[project]\nname = "{name}"\nversion = "1.0"\n')
+
+
+def test_a_cmake_configure_error_is_cmakes_line_and_paragraph(wasm_channel, tmp_path: Path) -> None:
+    """scikit-build-core runs CMake (pip's cmake wheel, through pyodide-build's `emcmake`): its
+    error is where (the line) and what (the paragraph under it), in one line."""
+    err = refused(wasm_channel, tmp_path, "cmakebad", {
+        "pyproject.toml": SKBUILD.format(name="cmakebad"), "cmakebad/__init__.py": "",
+        "CMakeLists.txt": "cmake_minimum_required(VERSION 3.15)\nproject(${SKBUILD_PROJECT_NAME} LANGUAGES C)\n"
+                          "find_package(ForgeNoSuch REQUIRED)\n"})
+    assert err == ('its build script exited 1: CMake Error at CMakeLists.txt:3 (find_package): By not providing '
+                   '"FindForgeNoSuch.cmake" in CMAKE_MODULE_PATH this project has asked CMake to find a package '
+                   'configuration file provided by "ForgeNoSuch", but CMake did not find one.'), err
+
+
+def test_the_cmake_form_builds_a_module_that_runs_in_wasm(wasm_channel, tmp_path: Path) -> None:
+    """What `forge new` writes for a scikit-build-core sdist builds: CMake configures for
+    emscripten, the module links as a side module, imports and answers in python-wasm."""
+    from forge import api  # noqa: PLC0415
+    from tests.platform.test_bad_input import private_channel, repo_with  # noqa: PLC0415
+
+    from .conftest import config_for  # noqa: PLC0415
+
+    ext = ('#include <Python.h>\nstatic PyObject *answer(PyObject *s, PyObject *a) { return PyLong_FromLong(42); }\n'
+           'static PyMethodDef ms[] = {{"answer", answer, METH_NOARGS, 0}, {0}};\n'
+           'static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_ext", 0, -1, ms};\n'
+           'PyMODINIT_FUNC PyInit__ext(void) { return PyModule_Create(&m); }\n')
+    archive = sdist(tmp_path, "cmakeok", {
+        "pyproject.toml": SKBUILD.format(name="cmakeok"), "cmakeok/__init__.py": "from ._ext import answer\n",
+        "cmakeok/_ext.c": ext,
+        "CMakeLists.txt": "cmake_minimum_required(VERSION 3.15)\nproject(${SKBUILD_PROJECT_NAME} LANGUAGES C)\n"
+                          "find_package(Python COMPONENTS Interpreter Development.Module REQUIRED)\n"
+                          "python_add_library(_ext MODULE cmakeok/_ext.c WITH_SOABI)\n"
+                          "install(TARGETS _ext DESTINATION cmakeok)\n"})
+    recipe = RECIPE.format(name="cmakeok", sha=sha256(archive)).replace(
+        "      imports: [cmakeok]", "      imports: [cmakeok, cmakeok._ext]") + \
+        '  - script:\n      - python-wasm -c "import cmakeok; assert cmakeok.answer() == 42; print(42)"\n'
+    cfg = config_for(tmp_path, repo_with(tmp_path, wasm_channel, {"cmakeok": recipe}), private_channel(wasm_channel, tmp_path))
+    res = api.build(["cmakeok"], cfg, jobs=1, view=False).results["cmakeok"]
+    assert res.status == "built", res.error
+    log = Path(str(res.log)).read_text()
+    assert "emcmake: cmake" in log and "scikit-build-core" in log
 
 
 @pytest.mark.unit

@@ -71,3 +71,18 @@ def test_foreign_and_truncated_files(tmp_path: Path) -> None:
     cut = tmp_path / "cut.so"
     cut.write_bytes(module(dylink(["a.so"]))[:-3])
     assert check_so(cut) == ["cut.so is a truncated or corrupt WebAssembly module"]
+
+
+def test_debug_sections_are_refused_and_counted(tmp_path: Path) -> None:
+    """DWARF and source-map sections are bytes users download for nothing: refused, named, counted
+    (a `name` section, which Pyodide's tracebacks use, is not debug information)."""
+    f = tmp_path / "dbg.cpython-314-wasm32-emscripten.so"
+    info, line = section(0, name(".debug_info") + b"\0" * 100), section(0, name(".debug_line") + b"\0" * 20)
+    f.write_bytes(module(dylink([]), section(0, name("name") + b"\0" * 5), info, line))
+    mod = parse(f.read_bytes())
+    assert set(mod.custom) == {"dylink.0", "name", ".debug_info", ".debug_line"}
+    debug = len(info) - 2 + len(line) - 2  # each section's body: its name and bytes
+    (problem,) = check_so(f)
+    assert problem == (f"dbg.cpython-314-wasm32-emscripten.so carries {debug} bytes of debug information "
+                       "(.debug_info, .debug_line) that users would download; Pyodide's side modules have none: "
+                       "build without -g (the forge's flags have -g0) or strip it (`llvm-strip --strip-debug`)")
