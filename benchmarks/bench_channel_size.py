@@ -6,8 +6,10 @@
 Reads a built channel (e.g. `bench_all_recipes.py --keep DIR` leaves DIR/channel) through
 `forge.report.collect`, refreshing its Pyodide view first so every ratio has a wheel. Prints the
 totals, the test payload in runtime packages and in `-tests` outputs, and the packages whose
-`.conda` / wheel ratio is highest. Targets: every recipe in at most 60 MB of `.conda`, no runtime
-package above 1.15x its wheel, no runtime package carrying test files above the limit.
+`.conda` / wheel ratio is highest, with the ratio without conda's metadata and the verdict
+(forge.report: ok, metadata, explained by the recipe's size-note, over). Targets: every recipe in
+at most 60 MB of `.conda`, no runtime package above 1.15x its wheel without a reason, no runtime
+package carrying test files.
 """
 
 from __future__ import annotations
@@ -50,15 +52,25 @@ def main() -> int:
           + (f" ({', '.join(r.name for r in over_limit)})" if over_limit else ""))
     with_wheel = [r for r in runtime if r.ratio is not None]
     over = sorted((r for r in with_wheel if r.ratio > TARGET_RATIO), key=lambda r: -(r.ratio or 0))
+    verdicts = {v: [r.name for r in with_wheel if r.size_verdict == v] for v in ("ok", "metadata", "explained", "over")}
     print(f".conda / view wheel: {len(with_wheel)} packages with a wheel; {len(over)} above {TARGET_RATIO}; "
           f"sum .conda {mb(sum(r.size for r in with_wheel))} against sum wheels {mb(sum(r.view_size or 0 for r in with_wheel))}")
-    print(f"{'package':28s} {'.conda':>10s} {'wheel':>10s} {'ratio':>6s} {'test files':>11s}")
+    print(f"  above it only by conda's metadata (info/: recipe, file list): {len(verdicts['metadata'])}; "
+          f"with the recipe's reason (extra: size-note): {len(verdicts['explained'])} ({', '.join(verdicts['explained'])}); "
+          f"over with no reason: {len(verdicts['over'])} ({', '.join(verdicts['over'])})")
+    print(f"{'package':28s} {'.conda':>10s} {'wheel':>10s} {'ratio':>6s} {'no-meta':>8s} {'test files':>11s}  verdict")
     for r in sorted(with_wheel, key=lambda r: -(r.ratio or 0))[:ns.top]:
         print(f"{r.name:28s} {testpayload.human(r.size):>10s} {testpayload.human(r.view_size or 0):>10s} "
-              f"{r.ratio:>6.2f} {testpayload.human(r.test_payload):>11s}")
+              f"{r.ratio:>6.2f} {r.payload_ratio or 0:>8.2f} {testpayload.human(r.test_payload):>11s}  {r.size_verdict}")
+    own = sorted((r for r in runtime if r.own_tests), key=lambda r: -r.own_tests)
+    print(f"own tests/ folders under site-packages in runtime packages: {len(own)} packages, "
+          f"{mb(sum(r.own_tests for r in own))} unpacked" + (": " + ", ".join(
+              f"{r.name} {testpayload.human(r.own_tests)}" for r in own[:10]) if own else ""))
+    print(f".pyc files shipped: {sum(r.pyc_files for r in rows)}")
     print("largest .conda: " + ", ".join(f"{r.name} {mb(r.size)}" for r in sorted(rows, key=lambda r: -r.size)[:8]))
     print(f"targets: total <= {mb(TARGET_BYTES)}: {'yes' if total <= TARGET_BYTES else 'no'}; "
-          f"no runtime ratio above {TARGET_RATIO}: {'yes' if not over else 'no'}")
+          f"no runtime ratio above {TARGET_RATIO}: {'yes' if not over else 'no'}; "
+          f"none above it without a reason: {'yes' if not verdicts['over'] else 'no'}")
     return 0
 
 

@@ -9,7 +9,7 @@ at the bytes of every file: magic numbers, not suffixes, decide what is native c
   static libraries) and no `.so`/`.so.N`/`.pyd`/`.dylib`/`.dll` file, whatever it holds;
 - `emscripten-wasm32`: every `.so`/`.so.N` is a Pyodide-loadable side module
   (`forge.toolchain.wasmcheck.check_so`) and no ELF or Mach-O file is anywhere in it;
-- every package but a `<name>-tests` one: at most `testpayload.limit()` bytes of test files
+- every package but a `<name>-tests` one: no test files (at most `testpayload.limit()` bytes)
   (what rattler-build packs for `tests: files:`), so users do not download test suites.
 """
 
@@ -142,8 +142,8 @@ def _payload_problems(label: str, root: Path, name: str) -> list[ArtifactProblem
     found = testpayload.package_payload([(rel, p.stat().st_size) for rel, p in _files(root) if p.is_file()])
     if found.bytes <= testpayload.limit():
         return []
-    what = (f"{testpayload.human(found.bytes)} of test files (over the {testpayload.human(testpayload.limit())} a "
-            f"runtime package may carry; {testpayload.human(found.largest_bytes)} in {found.largest})")
+    what = (f"{testpayload.human(found.bytes)} of test files (a runtime package may carry {testpayload.allowance()}; "
+            f"{testpayload.human(found.largest_bytes)} in {found.largest})")
     return [ArtifactProblem(label, testpayload.TEST_FILES + found.largest, what,
                             f"{testpayload.FIX}: `forge split-tests RECIPE` does it for a single-output recipe")]
 

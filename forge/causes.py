@@ -66,7 +66,7 @@ _MISSING = (
      lambda m: [f"include/{m}"]),
     (re.compile(r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)"),
      lambda m: [f"lib/lib{m}.so", f"lib/lib{m}.a"]),
-    (re.compile(r"Dependency \"?([\w.+-]+)\"? not found|Package '?([\w.+-]+)'?,? (?:was )?not found"),
+    (re.compile(r"Dependency \"?([\w.+-]+)\"? not found|Package '?([\w.+-]+)'?,? (?:required by '[^']*',? )?(?:was )?not found"),
      lambda m: [f"lib/pkgconfig/{m}.pc", f"share/pkgconfig/{m}.pc"]),
 )
 

@@ -144,8 +144,8 @@ def _verified_sources(name: str, path: Path, data: dict) -> Iterator[Finding]:
             yield Finding("FL009", "error", name, src.file, src.line, f"{src.message}; {src.fix}")
 
 
-@rule("FL010", f"a runtime package's tests pack at most {testpayload.human(testpayload.LIMIT)} of files "
-                "(measured in the source archive when the download cache holds it); more goes into a `<name>-tests` output")
+@rule("FL010", "a runtime package's tests pack no files (at most FORGE_TEST_PAYLOAD_LIMIT bytes when set, measured "
+                "in the source archive when the download cache holds it); tests that need files go into a `<name>-tests` output")
 def _test_payload(name: str, path: Path, data: dict) -> Iterator[Finding]:
     if "files" not in (path / RECIPE_FILE).read_text():
         return
@@ -160,6 +160,12 @@ def _test_payload(name: str, path: Path, data: dict) -> Iterator[Finding]:
     for out in rendered.outputs:
         if not out.test_files or testpayload.is_tests_output(out.name):
             continue
+        if testpayload.limit() <= 0:  # none allowed: no need to measure
+            yield _f("FL010", "error", name, path, "tests",
+                     f"the tests of {out.name} pack files into it ({', '.join(f'{k}: {g}' for k, g in out.test_files)}), and a runtime "
+                     f"package carries none; {testpayload.FIX}: `forge split-tests {name}` does it for a "
+                     "single-output recipe")
+            continue
         archives = [cache.path_for(src) for src in out.sources]
         if not all(a.is_file() for a in archives):
             continue  # not fetched yet: the publisher measures the built package
@@ -170,8 +176,8 @@ def _test_payload(name: str, path: Path, data: dict) -> Iterator[Finding]:
         if found.bytes > testpayload.limit():
             yield _f("FL010", "error", name, path, "tests",
                      f"the tests of {out.name} pack {testpayload.human(found.bytes)} of files into it "
-                     f"({testpayload.human(found.largest_bytes)} from {found.largest}), over the "
-                     f"{testpayload.human(testpayload.limit())} a runtime package may carry; {testpayload.FIX}: "
+                     f"({testpayload.human(found.largest_bytes)} from {found.largest}), and a runtime package may "
+                     f"carry {testpayload.allowance()}; {testpayload.FIX}: "
                      f"`forge split-tests {name}` does it for a single-output recipe")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,9 @@ IMPORTS_FILE = ".forge-report-imports.json"
 SUBDIRS = ("noarch", "emscripten-wasm32")
 KINDS = ("noarch", "compiled", "shared library", "other")
 FORMAT = 1
+#: the most a .conda may weigh against its wheel in the view (issue 21): past it, its files cost
+#: more than the wheel's and the recipe must say why (`extra: size-note:`)
+RATIO_TARGET = 1.15
 
 
 @dataclass
@@ -62,11 +66,36 @@ class PackageRow:
     imports_in_pyodide: bool | None = None
     import_error: str | None = None
     repl: str | None = None  # relative link to the channel's Pyodide REPL with this package loaded
+    #: bytes of conda's own metadata in the .conda (its info-*.tar.zst: the recipe, the file list,
+    #: about.json), which every conda package carries and a wheel does not
+    meta_size: int = 0
+    #: why the recipe lets its .conda be larger than its wheel (`extra: size-note:`, kept in
+    #: about.json), e.g. a library's headers for the recipes that build against it
+    size_note: str | None = None
+    own_tests: int = 0  # bytes of the package's own tests/ folders under site-packages
+    pyc_files: int = 0  # byte-code files shipped (the view and Pyodide ship sources)
 
     @property
     def ratio(self) -> float | None:
         """.conda bytes per wheel byte (None: no wheel in the view)."""
         return round(self.size / self.view_size, 2) if self.view_size else None
+
+    @property
+    def payload_ratio(self) -> float | None:
+        """The ratio without conda's metadata: what the package's files cost against the wheel's."""
+        return round((self.size - self.meta_size) / self.view_size, 2) if self.view_size else None
+
+    @property
+    def size_verdict(self) -> str:
+        """"ok" (within RATIO_TARGET of its wheel), "metadata" (over it only by conda's metadata: a
+        small package), "explained" (the recipe's size-note says why), "over", or "-" (no wheel)."""
+        if self.ratio is None:
+            return "-"
+        if self.ratio <= RATIO_TARGET:
+            return "ok"
+        if self.payload_ratio is not None and self.payload_ratio <= RATIO_TARGET:
+            return "metadata"
+        return "explained" if self.size_note else "over"
 
 
 @dataclass
@@ -84,7 +113,10 @@ class Report:
                 "counts": {"packages": len(self.packages), **counts,
                            "upstream_tests_passed": sum(p.upstream_tests_passed or 0 for p in self.packages)},
                 "bytes": self.totals(),
-                "packages": [{**asdict(p), "ratio": p.ratio} for p in self.packages]}
+                "size_target": {"ratio": RATIO_TARGET,
+                                "over": sorted(p.name for p in self.packages if p.size_verdict == "over")},
+                "packages": [{**asdict(p), "ratio": p.ratio, "payload_ratio": p.payload_ratio,
+                              "size_verdict": p.size_verdict} for p in self.packages]}
 
     def totals(self) -> dict[str, int]:
         """The channel's bytes: its .conda files, their wheels in the view, their packed test files."""
@@ -93,13 +125,48 @@ class Report:
                 "test_payload": sum(p.test_payload for p in self.packages)}
 
 
+#: a package's own test suite installed with it (site-packages/<pkg>/**/tests/), and byte code
+_OWN_TESTS = re.compile(r"site-packages/.*/tests?/")
+
+
 def package_facts(package: Path, subdir: str) -> tuple[str, int]:
     """(kind, test payload bytes) from the files the package holds (its paths.json)."""
+    kind, payload, _own, _pyc = package_contents(package, subdir)
+    return kind, payload
+
+
+def package_contents(package: Path, subdir: str) -> tuple[str, int, int, int]:
+    """(kind, test payload bytes, bytes of its own tests/ folders, .pyc files) from its paths.json."""
     from rattler.package import PathsJson  # noqa: PLC0415  (slow import)
 
     entries = PathsJson.from_package_archive(package).paths
-    payload = sum(e.size_in_bytes or 0 for e in entries if str(e.relative_path).startswith(testpayload.TEST_FILES))
-    return _kind([str(e.relative_path) for e in entries], subdir), payload
+    rels = [(str(e.relative_path), e.size_in_bytes or 0) for e in entries]
+    payload = sum(n for r, n in rels if r.startswith(testpayload.TEST_FILES))
+    own = sum(n for r, n in rels if _OWN_TESTS.search(r))
+    pyc = sum(1 for r, _n in rels if r.endswith(".pyc"))
+    return _kind([r for r, _n in rels], subdir), payload, own, pyc
+
+
+def package_size_facts(package: Path) -> tuple[int, str | None]:
+    """(bytes of conda's metadata in the .conda, the recipe's `extra: size-note:`) of a package."""
+    import asyncio  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    from rattler.package_streaming import PackageArchive  # noqa: PLC0415  (slow import)
+
+    meta = 0
+    if package.name.endswith(".conda"):
+        with zipfile.ZipFile(package) as zf:
+            meta = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("info-"))
+
+    async def about() -> dict:
+        return dict((await (await PackageArchive.from_path(package)).about_json()).extra or {})
+
+    try:
+        note = asyncio.run(about()).get("size-note")
+    except (OSError, RuntimeError, ValueError):
+        note = None
+    return meta, (str(note).strip() or None) if note else None
 
 
 def package_kind(package: Path, subdir: str) -> str:
@@ -165,14 +232,15 @@ def collect(channel_dir: Path) -> Report:
             continue
         tests = _read_json(channel.path / sd / wasm_record_name(fn))
         key, entry = by_conda.get(f"{sd}/{fn}", (None, None))
-        kind, payload = package_facts(pkg, sd)
+        kind, payload, own_tests, pyc = package_contents(pkg, sd)
+        meta, note = package_size_facts(pkg)
         wheel = view / str(entry.get("file_name", "")) if entry is not None else None
         row = PackageRow(name=rec["name"], version=rec["version"], build=rec["build"], subdir=sd,
                          file=f"{sd}/{fn}", kind=kind, size=pkg.stat().st_size, test_payload=payload,
                          view_size=wheel.stat().st_size if wheel is not None and wheel.is_file() else None,
                          upstream_tests_passed=tests.get("upstream_passed"),
                          wasm_checks=tests.get("checks") if tests else None, in_pyodide_view=entry is not None,
-                         lock_key=key)
+                         lock_key=key, meta_size=meta, size_note=note, own_tests=own_tests, pyc_files=pyc)
         if entry is not None:
             row.imports = list(entry.get("imports") or [])
             got = checked.get(entry.get("sha256", ""))
@@ -263,9 +331,17 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _verdict(p: PackageRow) -> str:
+    """The size column's words: within the target, over only by conda's metadata, the recipe's reason."""
+    return {"ok": "ok", "-": "-", "over": f"over ({p.payload_ratio}x without metadata)",
+            "metadata": f"conda metadata ({p.payload_ratio}x without it)",
+            "explained": f"recipe: {p.size_note}"}[p.size_verdict]
+
+
 def render_html(report: Report) -> str:
     """The breadth page: a sortable-by-eye static table, no script, no outside resources."""
     counts, total = report.to_dict()["counts"], report.totals()
+    over = report.to_dict()["size_target"]["over"]
     e = html.escape
     rows = []
     for p in report.packages:
@@ -285,7 +361,9 @@ def render_html(report: Report) -> str:
             f'<tr data-name="{e(p.name)}" data-kind="{e(p.kind)}"><td class="name">{e(p.name)}</td>'
             f"<td>{e(p.version)}</td><td>{e(p.kind)}</td><td>{e(p.subdir)}</td><td class='num'>{_size(p.size)}</td>"
             f"<td class='num view'>{'-' if p.view_size is None else _size(p.view_size)}</td>"
-            f"<td class='num ratio'>{'-' if p.ratio is None else p.ratio}</td><td class='num payload'>{_size(p.test_payload)}</td>"
+            f"<td class='num ratio'>{'-' if p.ratio is None else p.ratio}</td>"
+            f"<td class='verdict' title=\"{e(p.size_note or '')}\">{e(_verdict(p))}</td>"
+            f"<td class='num payload'>{_size(p.test_payload)}</td>"
             f"<td class='num tests'>{tests}</td><td class='pyodide'>{pyo}</td><td>{link}</td></tr>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wasm-forge channel: {counts['packages']} packages</title>
@@ -300,10 +378,11 @@ th {{ background: #f3f3f3; position: sticky; top: 0; }} td.num {{ text-align: ri
 {counts['shared library']} shared libraries, {counts['other']} other;
 {counts['upstream_tests_passed']} upstream tests passed in WebAssembly. Generated {e(report.generated)}.</p>
 <p id="bytes">{_size(total['conda'])} of <code>.conda</code> files ({_size(total['test_payload'])} of packed test files
-unpacked); their wheels in the Pyodide view: {_size(total['view'])}.
+unpacked); their wheels in the Pyodide view: {_size(total['view'])}. Over {RATIO_TARGET}x their wheel with no reason given:
+{len(over)}{(' (' + e(', '.join(over)) + ')') if over else ''}.
 Machine-readable: <a href="{INDEX_JSON}">{INDEX_JSON}</a>; Pyodide view: <a href="{VIEW_DIR}/{LOCK_FILE}">{LOCK_FILE}</a>.</p>
 <table id="packages"><thead><tr><th>package</th><th>version</th><th>kind</th><th>subdir</th><th>size</th>
-<th>wheel in the view</th><th>.conda / wheel</th><th>test files (unpacked)</th>
+<th>wheel in the view</th><th>.conda / wheel</th><th>size (target {RATIO_TARGET}x)</th><th>test files (unpacked)</th>
 <th>upstream tests passed in wasm</th><th>imports in Pyodide</th><th>try it</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -317,16 +396,17 @@ def render_markdown(report: Report) -> str:
     lines = [f"{c['packages']} packages ({c['noarch']} noarch, {c['compiled']} compiled, "
              f"{c['shared library']} shared libraries), {c['upstream_tests_passed']} upstream tests passed in wasm; "
              f"{_size(t['conda'])} of .conda ({_size(t['test_payload'])} test files unpacked), {_size(t['view'])} of view wheels", "",
-             "| package | version | kind | size | wheel | .conda / wheel | test files | upstream tests passed in wasm "
-             "| imports in Pyodide |",
-             "|---|---|---|---:|---:|---:|---:|---:|---|"]
+             "| package | version | kind | size | wheel | .conda / wheel | size verdict | test files "
+             "| upstream tests passed in wasm | imports in Pyodide |",
+             "|---|---|---|---:|---:|---:|---|---:|---:|---|"]
     for p in report.packages:
         pyo = ("not in the view" if not p.in_pyodide_view else "not checked" if p.imports_in_pyodide is None
                else "yes" if p.imports_in_pyodide else "**no**")
         tests = "-" if p.upstream_tests_passed is None else str(p.upstream_tests_passed)
         wheel = "-" if p.view_size is None else _size(p.view_size)
         ratio = "-" if p.ratio is None else f"{p.ratio}"
-        lines.append(f"| {p.name} | {p.version} | {p.kind} | {_size(p.size)} | {wheel} | {ratio} | {_size(p.test_payload)} "
+        lines.append(f"| {p.name} | {p.version} | {p.kind} | {_size(p.size)} | {wheel} | {ratio} | {_verdict(p)} "
+                     f"| {_size(p.test_payload)} "
                      f"| {tests} | {pyo} |")
     return "\n".join(lines) + "\n"
 

@@ -4,8 +4,8 @@ rattler-build copies a test's `files:` (`source:` globs over the source tree, `r
 recipe folder) into the package, under `etc/conda/test-files/<name>/<i>/`, so that the package can
 be tested on its own; it has no switch to leave them out (rattler-build#1228). Pyodide keeps them
 out of what users load by giving them their own `<name>-tests` package, and so does the forge:
-a runtime package may carry at most `LIMIT` bytes of test files; more belongs in a `-tests`
-output (CONTRIBUTING.md, "Test payloads"). This module measures it before a build (from the
+a runtime package carries no test files (`LIMIT`, 0 bytes); they belong in a `-tests` output
+(CONTRIBUTING.md, "Test payloads"). This module measures it before a build (from the
 verified source archive, for `forge lint`) and after (from the built package, for the publisher).
 """
 
@@ -21,8 +21,10 @@ from pathlib import Path
 
 #: What rattler-build packs for a test's `files:`, inside the package.
 TEST_FILES = "etc/conda/test-files/"
-#: The most test-file bytes (unpacked) a runtime package may carry; FORGE_TEST_PAYLOAD_LIMIT overrides.
-LIMIT = 64 * 1024
+#: The most test-file bytes (unpacked) a runtime package may carry: none, as in Pyodide's
+#: packages (even a few KiB of tests is a large share of a small package); FORGE_TEST_PAYLOAD_LIMIT
+#: overrides it.
+LIMIT = 0
 #: The suffix of an output that exists to carry tests (Pyodide's and this forge's convention).
 TESTS_SUFFIX = "-tests"
 FIX = "move the tests that need them into a `<name>-tests` output (CONTRIBUTING.md, \"Test payloads\")"
@@ -36,6 +38,11 @@ def is_tests_output(name: str) -> bool:
 def limit() -> int:
     """The limit in force (read each time: tests and users set it per run)."""
     return int(os.environ.get("FORGE_TEST_PAYLOAD_LIMIT", str(LIMIT)))
+
+
+def allowance() -> str:
+    """How the limit reads in a sentence: "none" or "at most 4 KiB"."""
+    return "none" if limit() <= 0 else f"at most {human(limit())}"
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,32 @@ def test_lint_fl010_measures_the_cached_sdist(tmp_path: Path, monkeypatch: pytes
     (finding,) = [f for f in lint_recipe("demo", folder) if f.rule == "FL010"]
     assert finding.severity == "error" and finding.line == 23  # `tests:`
     assert finding.message == (
-        "the tests of demo pack 9 KiB of files into it (9 KiB from source/tests), over the 4 KiB a runtime package "
-        "may carry; move the tests that need them into a `<name>-tests` output (CONTRIBUTING.md, \"Test payloads\"): "
+        "the tests of demo pack 9 KiB of files into it (9 KiB from source/tests), and a runtime package may carry "
+        "at most 4 KiB; move the tests that need them into a `<name>-tests` output (CONTRIBUTING.md, \"Test payloads\"): "
         "`forge split-tests demo` does it for a single-output recipe")
     (folder / "recipe.yaml").write_text(split_text(RECIPE, recipe="demo", file="f") or "")
     assert not [f for f in lint_recipe("demo", folder) if f.rule == "FL010"]
+
+
+def test_by_default_a_runtime_package_carries_no_test_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default limit is none: FL010 needs no fetched sdist to say so, and the publisher refuses
+    even a 10-byte test file in a runtime package (a `-tests` output carries them)."""
+    monkeypatch.setenv("FORGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FORGE_TEST_PAYLOAD_LIMIT", raising=False)
+    folder = tmp_path / "recipes" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "recipe.yaml").write_text(RECIPE)
+    (finding,) = [f for f in lint_recipe("demo", folder) if f.rule == "FL010"]
+    assert finding.message == (
+        "the tests of demo pack files into it (source: tests/), and a runtime package carries none; move the tests "
+        "that need them into a `<name>-tests` output (CONTRIBUTING.md, \"Test payloads\"): `forge split-tests demo` "
+        "does it for a single-output recipe"), finding.message
+    (folder / "recipe.yaml").write_text(split_text(RECIPE, recipe="demo", file="f") or "")
+    assert not [f for f in lint_recipe("demo", folder) if f.rule == "FL010"]
+    files = {"site-packages/demo/__init__.py": b"", "etc/conda/test-files/demo/1/tests/t.py": b"y" * 10}
+    (problem,) = check_package(make_package(tmp_path, files, name="demo"))
+    assert "10 B of test files (a runtime package may carry none; 10 B in demo/1/tests)" in str(problem), problem
+    assert check_package(make_package(tmp_path, files, name="demo-tests")) == []
 
 
 def test_publisher_refuses_a_runtime_package_with_test_payload(tmp_path: Path,
@@ -176,7 +197,7 @@ def test_publisher_refuses_a_runtime_package_with_test_payload(tmp_path: Path,
         refuse_package(pkg, recipe="demo", file="recipes/demo/recipe.yaml")
     assert str(exc.value) == (
         "recipe 'demo' (recipes/demo/recipe.yaml): noarch/demo-1.0-pyh_0.conda holds "
-        "etc/conda/test-files/demo/1/tests, 9 KiB of test files (over the 4 KiB a runtime package may carry; "
+        "etc/conda/test-files/demo/1/tests, 9 KiB of test files (a runtime package may carry at most 4 KiB; "
         "9 KiB in demo/1/tests); move the tests that need them into a `<name>-tests` output (CONTRIBUTING.md, "
         "\"Test payloads\"): `forge split-tests RECIPE` does it for a single-output recipe.")
     assert check_package(make_package(tmp_path, files, name="demo-tests")) == []

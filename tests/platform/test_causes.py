@@ -183,3 +183,21 @@ def test_cargo_and_colours() -> None:
                                 "here (Rust crates must come from a local source, docs/languages.md)")
     compile_error = ["\x1b[1mx.c:3:1: \x1b[0m\x1b[0;1;31merror: \x1b[0munknown type name 'foo'", "error: command 'emcc' failed"]
     assert first_error(compile_error) == "x.c:3:1: error: unknown type name 'foo'"
+
+
+@pytest.mark.unit
+def test_missing_files_are_read_from_each_tools_wording() -> None:
+    """clang, gcc, wasm-ld, GNU ld, meson and pkg-config each say "not found" their own way; the
+    fix looks for the file in the channel (forge.provides)."""
+    from forge.causes import missing_file  # noqa: PLC0415
+
+    assert missing_file("x.c:1:10: fatal error: 'zlib.h' file not found") == ("zlib.h", ["include/zlib.h"])
+    assert missing_file("x.c:1:10: fatal error: ft2build.h: No such file or directory") == \
+        ("ft2build.h", ["include/ft2build.h"])
+    assert missing_file("wasm-ld-21: error: unable to find library -lpng16") == \
+        ("png16", ["lib/libpng16.so", "lib/libpng16.a"])
+    assert missing_file("/usr/bin/ld: cannot find -lz") == ("z", ["lib/libz.so", "lib/libz.a"])
+    assert missing_file('../meson.build:2:0: ERROR: Dependency "zlib" not found (tried pkg-config)') == \
+        ("zlib", ["lib/pkgconfig/zlib.pc", "share/pkgconfig/zlib.pc"])
+    assert missing_file("Package 'libpng', required by 'virtual:world', not found")[0] == "libpng"
+    assert missing_file("x.c:3:1: error: unknown type name 'foo'") is None

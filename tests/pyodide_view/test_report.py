@@ -99,14 +99,15 @@ def test_kinds_tests_and_pyodide(wasm_report) -> None:
     assert rows["liblz4"]["kind"] == "shared library"
     assert rows["pytest"]["kind"] == "noarch" and rows["pluggy"]["kind"] == "noarch"
     assert rows["python"]["kind"] == "other"
-    # markupsafe's recipe runs its upstream suite with pytest in wasm: the count is recorded
-    record = json.loads((channel / rows["markupsafe"]["file"]).with_name(
-        wasm_record_name(Path(rows["markupsafe"]["file"]).name)).read_text())
-    assert record["upstream_passed"] == rows["markupsafe"]["upstream_tests_passed"]
-    assert rows["markupsafe"]["upstream_tests_passed"] > 50, rows["markupsafe"]
+    # markupsafe's recipe runs its upstream suite with pytest in wasm, from its markupsafe-tests
+    # output (the runtime package carries no test files): the count is recorded there
+    record = json.loads((channel / rows["markupsafe-tests"]["file"]).with_name(
+        wasm_record_name(Path(rows["markupsafe-tests"]["file"]).name)).read_text())
+    assert record["upstream_passed"] == rows["markupsafe-tests"]["upstream_tests_passed"]
+    assert rows["markupsafe-tests"]["upstream_tests_passed"] > 50, rows["markupsafe-tests"]
     assert "0:imports" in rows["markupsafe"]["wasm_checks"]
     assert rows["pytest"]["upstream_tests_passed"] is None  # imports only
-    assert data["counts"]["upstream_tests_passed"] >= rows["markupsafe"]["upstream_tests_passed"]
+    assert data["counts"]["upstream_tests_passed"] >= rows["markupsafe-tests"]["upstream_tests_passed"]
     # in unmodified npm Pyodide: every Python package of the view imports
     for name in ("markupsafe", "ujson", "lz4", "cymem", "pytest", "pluggy"):
         assert rows[name]["in_pyodide_view"] and rows[name]["imports_in_pyodide"] is True, rows[name]
@@ -121,16 +122,33 @@ def test_kinds_tests_and_pyodide(wasm_report) -> None:
             (channel / "pyodide" / "pyodide-lock.json").read_text())["packages"].items() if k == rows[name]["lock_key"])
         assert rows[name]["view_size"] == wheel.stat().st_size
         assert rows[name]["ratio"] == round(rows[name]["size"] / wheel.stat().st_size, 2)
-    unpacked = tmp_path_factory_dir(channel) / "markupsafe"
-    extract(channel / rows["markupsafe"]["file"], unpacked)
+    unpacked = tmp_path_factory_dir(channel) / "markupsafe-tests"
+    extract(channel / rows["markupsafe-tests"]["file"], unpacked)
     payload = sum(f.stat().st_size for f in (unpacked / "etc" / "conda" / "test-files").rglob("*") if f.is_file())
-    assert payload > 0 and rows["markupsafe"]["test_payload"] == payload
+    assert payload > 0 and rows["markupsafe-tests"]["test_payload"] == payload
+    assert rows["markupsafe"]["test_payload"] == 0 and not rows["markupsafe-tests"]["in_pyodide_view"]
+    # size verdicts: conda's metadata (the info-*.tar.zst member) measured; liblz4's headers are
+    # its recipe's stated reason (extra: size-note); nothing over the target without one
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(channel / rows["markupsafe"]["file"]) as zf:
+        meta = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("info-"))
+    assert rows["markupsafe"]["meta_size"] == meta > 0
+    assert rows["markupsafe"]["payload_ratio"] == round((rows["markupsafe"]["size"] - meta) / rows["markupsafe"]["view_size"], 2)
+    assert rows["liblz4"]["size_note"].startswith("its headers and pkg-config file")
+    assert rows["liblz4"]["size_verdict"] in ("ok", "metadata", "explained"), rows["liblz4"]
+    for name, row in rows.items():
+        want = ("-" if row["ratio"] is None else "ok" if row["ratio"] <= 1.15 else
+                "metadata" if row["payload_ratio"] <= 1.15 else "explained" if row["size_note"] else "over")
+        assert row["size_verdict"] == want, (name, row)
+    assert data["size_target"] == {"ratio": 1.15, "over": sorted(n for n, r in rows.items() if r["size_verdict"] == "over")}
     assert rows["python"]["view_size"] is None and rows["python"]["ratio"] is None
     assert data["bytes"] == {"conda": sum(r["size"] for r in rows.values()),
                              "view": sum(r["view_size"] or 0 for r in rows.values()),
                              "test_payload": sum(r["test_payload"] for r in rows.values())}
     page = (channel / INDEX_HTML).read_text()
-    assert 'id="bytes"' in page and "test files (unpacked)" in page
+    assert 'id="bytes"' in page and "test files (unpacked)" in page and "size (target 1.15x)" in page
+    assert f"Over 1.15x their wheel with no reason given:\n{len(data['size_target']['over'])}" in page
     # a refresh without the check keeps the answers (same wheels)
     again = collect(channel)
     assert {p.name: p.imports_in_pyodide for p in again.packages} == {n: r["imports_in_pyodide"] for n, r in rows.items()}
