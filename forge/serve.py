@@ -6,6 +6,8 @@ can loadPyodide / micropip / piplite straight from a local build."""
 from __future__ import annotations
 
 import functools
+import gzip
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,13 +35,68 @@ CORS_HEADERS = {
 }
 
 
+#: Files worth compressing for the wire (text, wasm, the kernel's snapshot); zips and wheels are not.
+COMPRESSIBLE = (".js", ".mjs", ".cjs", ".wasm", ".json", ".css", ".html", ".svg", ".txt", ".map",
+                ".snapshot", ".files")
+COMPRESS_MIN = 1024
+
+
+def precompress(directory: Path, level: int = 6) -> dict:
+    """A `<file>.gz` twin for every compressible file over COMPRESS_MIN bytes under `directory`,
+    kept only when smaller: forge.serve sends it with Content-Encoding: gzip to a client that
+    accepts gzip. Returns {files, bytes (originals), gz_bytes}."""
+    files = raw = packed = 0
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            if not name.endswith(COMPRESSIBLE):
+                continue
+            path = Path(root) / name
+            size = path.stat().st_size
+            if size < COMPRESS_MIN:
+                continue
+            data = gzip.compress(path.read_bytes(), compresslevel=level, mtime=0)
+            if len(data) >= size * 0.95:
+                continue
+            tmp = path.with_name(f".{name}.gz.{os.getpid()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, path.with_name(name + ".gz"))
+            files, raw, packed = files + 1, raw + size, packed + len(data)
+    return {"files": files, "bytes": raw, "gz_bytes": packed}
+
+
 class ChannelHandler(SimpleHTTPRequestHandler):
-    """Static files with CORS; index files (json) are revalidated on every request."""
+    """Static files with CORS; index files (json) are revalidated on every request; a file's
+    precompressed `.gz` twin (precompress) is sent instead, with Content-Encoding: gzip, to a
+    client that accepts gzip."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
     quiet = False
+    _encoding: str | None = None
+
+    def send_head(self):  # noqa: ANN201  (http.server's signature)
+        self._encoding = None
+        path = self.translate_path(self.path)
+        accepts = "gzip" in (self.headers.get("Accept-Encoding") or "")
+        if accepts and not path.endswith("/") and os.path.isfile(path) and os.path.isfile(path + ".gz"):
+            try:
+                f = open(path + ".gz", "rb")  # noqa: SIM115  (handed to the caller, as http.server does)
+            except OSError:
+                return super().send_head()
+            fs = os.fstat(f.fileno())
+            self.send_response(200)
+            self.send_header("Content-type", self.guess_type(path))
+            self.send_header("Content-Length", str(fs.st_size))
+            self.send_header("Last-Modified", self.date_time_string(fs.st_mtime))
+            self._encoding = "gzip"
+            self.end_headers()
+            return f
+        return super().send_head()
 
     def end_headers(self) -> None:
+        if self._encoding:
+            self.send_header("Content-Encoding", self._encoding)
+            self.send_header("Vary", "Accept-Encoding")
+            self._encoding = None
         for key, value in CORS_HEADERS.items():
             self.send_header(key, value)
         if self.path.split("?", 1)[0].endswith(".json"):
