@@ -165,7 +165,11 @@ function standIn({ forgeApi: path, fn }) {
     set: (_t, k, v) => Reflect.set(resolve(path), k, v),
     has: (_t, k) => Reflect.has(resolve(path), k),
     ownKeys: () => Reflect.ownKeys(resolve(path)),
-    getOwnPropertyDescriptor: (_t, k) => { const d = Reflect.getOwnPropertyDescriptor(resolve(path), k); if (d) d.configurable = true; return d; },
+    getOwnPropertyDescriptor: (_t, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(resolve(path), k);
+      if (d) d.configurable = true;
+      return d;
+    },
   });
 }
 export async function loadPyodide(options = {}) {
