@@ -1,12 +1,13 @@
 """Benchmark `forge lite`: site build time, JupyterLite first-cell time in headless Chromium
 (fresh profile each run, so nothing is cached), and the bytes the site makes the browser download.
 
-    python benchmarks/bench_lite.py [--channel DIR] [--repeat N]
+    python benchmarks/bench_lite.py [--channel DIR] [--repeat N] [--modes uncompressed,default,snapshot,preload]
 
-The channel must hold the kernel's start-up packages (forge build micropip comm jedi ipython)
-and python-dateutil; the probe cell imports a compiled package instead when the channel has one.
-Two kernel start-ups are compared: the kernel's own (piplite installs comm, jedi, ipython, which
-micropip finds in the lock) and `--preload` (loadPyodide loads them with the runtime).
+The channel must hold the kernel's start-up packages (forge build micropip comm jedi ipython).
+The cell is print-only, so its time is the kernel's start. Each mode is a site build: `uncompressed`
+(no gzip twins: the site as before), `default` (gzip twins sent with Content-Encoding), `snapshot`
+(`forge lite --snapshot`: the kernel starts from a memory snapshot), `preload` (loadPyodide loads
+the kernel's packages with the runtime). Each step's share is the median over the runs (see phases).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def lite_workspace(prefix: str, repeat: int) -> tuple[argparse.Namespace, Path, 
     ap = argparse.ArgumentParser(description=(sys.modules["__main__"].__doc__ or "").splitlines()[0])
     ap.add_argument("--channel", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=repeat)
-    ap.add_argument("--modes", default=None, help="comma-separated site modes (bench_lite: default,snapshot,preload)")
+    ap.add_argument("--modes", default=None, help="comma-separated site modes (bench_lite: uncompressed, default (gzip), "
+                    "snapshot, preload)")
     args = ap.parse_args()
     channel = ForgeConfig.load(channel_dir=args.channel).channel_dir
     work = Path(tempfile.mkdtemp(prefix=prefix))
@@ -120,13 +122,14 @@ def phases(run: BrowserRun) -> dict[str, float]:
 
 def main() -> None:
     args, channel, work, files = lite_workspace("bench-lite-", repeat=3)
-    ap_modes = [m for m in (args.modes or "default,snapshot").split(",") if m]
+    ap_modes = [m for m in (args.modes or "uncompressed,default,snapshot").split(",") if m]
 
     # site build (the view is refreshed first; the first build also converts what changed)
     build_site(channel, work / "warmup", contents=(files,))
     (files / "print.ipynb").write_text(json.dumps(notebook_json(PRINT_CELL)))
     builds, reports = [], {}
-    options = {"default": {}, "preload": {"preload": CHANNEL_STARTUP}, "snapshot": {"snapshot": True}}
+    options = {"uncompressed": {"compress": False}, "default": {}, "preload": {"preload": CHANNEL_STARTUP},
+               "snapshot": {"snapshot": True}}
     for mode in ap_modes:
         times = []
         for _ in range(args.repeat if mode == ap_modes[0] else 1):

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,13 +42,44 @@ CORS_HEADERS = {
 COMPRESSIBLE = (".js", ".mjs", ".cjs", ".wasm", ".json", ".css", ".html", ".svg", ".txt", ".map",
                 ".snapshot", ".files")
 COMPRESS_MIN = 1024
+#: Encodings in the order a twin is preferred when the client accepts several (Chromium sends
+#: `gzip, deflate, br, zstd` to 127.0.0.1): the suffix of the twin next to the file.
+ENCODINGS = (("zstd", ".zst"), ("gzip", ".gz"))
+#: zstd level 19 with an 8 MB window: browsers decode windows up to 8 MB (RFC 9659)
+ZSTD_ARGS = ("-q", "-19", "--zstd=wlog=23", "-T0")
 
 
-def precompress(directory: Path, level: int = 6) -> dict:
-    """A `<file>.gz` twin for every compressible file over COMPRESS_MIN bytes under `directory`,
-    kept only when smaller: forge.serve sends it with Content-Encoding: gzip to a client that
-    accepts gzip. Returns {files, bytes (originals), gz_bytes}."""
-    files = raw = packed = 0
+def _zstd(data: bytes, cache: Path | None) -> bytes | None:
+    """`data` compressed by the zstd CLI (None without it), cached by content (level 19 is slow,
+    and the runtime and the JupyterLite app are the same files in every site)."""
+    exe = shutil.which("zstd")
+    if not exe:
+        return None
+    key = hashlib.sha256(data).hexdigest()
+    hit = cache / f"{key}.zst" if cache else None
+    if hit and hit.is_file():
+        return hit.read_bytes()
+    out = subprocess.run([exe, *ZSTD_ARGS, "-c"], input=data, capture_output=True, check=False).stdout
+    if not out:
+        return None
+    if hit:
+        hit.parent.mkdir(parents=True, exist_ok=True)
+        tmp = hit.with_name(f".{hit.name}.{os.getpid()}")
+        tmp.write_bytes(out)
+        os.replace(tmp, hit)
+    return out
+
+
+def precompress(directory: Path, level: int = 6, cache: Path | None = None) -> dict:
+    """`<file>.gz` (gzip) and `<file>.zst` (zstd, with the zstd CLI) twins of every compressible
+    file over COMPRESS_MIN bytes under `directory`, each kept only when smaller: forge.serve sends
+    the best one the client accepts, with Content-Encoding. `cache` keeps zstd outputs by content
+    (default: the download cache's `precompressed/`). Returns {files, bytes, gz_bytes, zst_bytes}."""
+    if cache is None:
+        from .locations import download_cache_dir  # noqa: PLC0415
+
+        cache = download_cache_dir() / "precompressed"
+    files = raw = gz_total = zst_total = 0
     for root, _dirs, names in os.walk(directory):
         for name in names:
             if not name.endswith(COMPRESSIBLE):
@@ -54,20 +88,39 @@ def precompress(directory: Path, level: int = 6) -> dict:
             size = path.stat().st_size
             if size < COMPRESS_MIN:
                 continue
-            data = gzip.compress(path.read_bytes(), compresslevel=level, mtime=0)
-            if len(data) >= size * 0.95:
-                continue
-            tmp = path.with_name(f".{name}.gz.{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, path.with_name(name + ".gz"))
-            files, raw, packed = files + 1, raw + size, packed + len(data)
-    return {"files": files, "bytes": raw, "gz_bytes": packed}
+            data = path.read_bytes()
+            kept = False
+            for suffix, packed in ((".gz", gzip.compress(data, compresslevel=level, mtime=0)),
+                                   (".zst", _zstd(data, cache) if size >= 16 * COMPRESS_MIN else None)):
+                if packed is None or len(packed) >= size * 0.95:
+                    continue
+                tmp = path.with_name(f".{name}{suffix}.{os.getpid()}")
+                tmp.write_bytes(packed)
+                os.replace(tmp, path.with_name(name + suffix))
+                kept = True
+                if suffix == ".gz":
+                    gz_total += len(packed)
+                else:
+                    zst_total += len(packed)
+            if kept:
+                files, raw = files + 1, raw + size
+    return {"files": files, "bytes": raw, "gz_bytes": gz_total, "zst_bytes": zst_total}
+
+
+def accepted(header: str | None) -> set[str]:
+    """The content codings an Accept-Encoding header accepts (q=0 excluded)."""
+    out = set()
+    for item in (header or "").split(","):
+        name, _, params = item.strip().partition(";")
+        if name and params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            out.add(name.strip().lower())
+    return out
 
 
 class ChannelHandler(SimpleHTTPRequestHandler):
     """Static files with CORS; index files (json) are revalidated on every request; a file's
-    precompressed `.gz` twin (precompress) is sent instead, with Content-Encoding: gzip, to a
-    client that accepts gzip."""
+    precompressed twin (precompress: `.zst`, else `.gz`) is sent instead, with Content-Encoding,
+    to a client that accepts that coding."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
     quiet = False
@@ -76,10 +129,12 @@ class ChannelHandler(SimpleHTTPRequestHandler):
     def send_head(self):  # noqa: ANN201  (http.server's signature)
         self._encoding = None
         path = self.translate_path(self.path)
-        accepts = "gzip" in (self.headers.get("Accept-Encoding") or "")
-        if accepts and not path.endswith("/") and os.path.isfile(path) and os.path.isfile(path + ".gz"):
+        accepts = accepted(self.headers.get("Accept-Encoding"))
+        twin = next(((enc, path + suffix) for enc, suffix in ENCODINGS
+                     if enc in accepts and os.path.isfile(path + suffix)), None)
+        if twin and not path.endswith("/") and os.path.isfile(path):
             try:
-                f = open(path + ".gz", "rb")  # noqa: SIM115  (handed to the caller, as http.server does)
+                f = open(twin[1], "rb")  # noqa: SIM115  (handed to the caller, as http.server does)
             except OSError:
                 return super().send_head()
             fs = os.fstat(f.fileno())
@@ -87,7 +142,7 @@ class ChannelHandler(SimpleHTTPRequestHandler):
             self.send_header("Content-type", self.guess_type(path))
             self.send_header("Content-Length", str(fs.st_size))
             self.send_header("Last-Modified", self.date_time_string(fs.st_mtime))
-            self._encoding = "gzip"
+            self._encoding = twin[0]
             self.end_headers()
             return f
         return super().send_head()

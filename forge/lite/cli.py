@@ -28,8 +28,8 @@ def lite_command(
                                "`%conda install` works in the kernel."),
     snapshot: bool = typer.Option(False, "--snapshot", help="Start the kernel from a memory snapshot made "
                                   "now (under node): the first cell answers seconds sooner."),
-    compress: bool = typer.Option(True, "--compress/--no-compress", help="gzip twins of text and wasm "
-                                  "files, sent with Content-Encoding by --serve / forge serve."),
+    compress: bool = typer.Option(True, "--compress/--no-compress", help="zstd and gzip twins of text "
+                                  "and wasm files, sent with Content-Encoding by --serve / forge serve."),
     serve: bool = typer.Option(False, "--serve", help="Serve the site on 127.0.0.1 afterwards."),
     port: int = typer.Option(8000, "--port", "-p", help="Port for --serve (0: any free port)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -63,8 +63,8 @@ def lite_command(
                       highlight=False)
         if report.compressed:
             c = report.compressed
-            err.print(f"gzip: {c['files']} files, {c['bytes'] / 1e6:.1f} MB -> {c['gz_bytes'] / 1e6:.1f} MB",
-                      highlight=False)
+            err.print(f"precompressed {c['files']} files, {c['bytes'] / 1e6:.1f} MB: gzip "
+                      f"{c['gz_bytes'] / 1e6:.1f} MB, zstd {c['zst_bytes'] / 1e6:.1f} MB", highlight=False)
         for w in report.warnings:
             err.print(f"[yellow]warning[/]: {w}")
     if serve:

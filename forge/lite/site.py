@@ -68,7 +68,7 @@ class SiteReport:
     conda: dict | None = None
     #: with --snapshot: the kernel's memory snapshot and files pack (forge.lite.snapshot)
     snapshot: dict | None = None
-    #: files precompressed for Content-Encoding (forge.serve.precompress): count, bytes before, after
+    #: files precompressed for Content-Encoding (forge.serve.precompress): files, bytes, gz_bytes, zst_bytes
     compressed: dict | None = None
 
     def to_dict(self) -> dict:
@@ -161,7 +161,7 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
     With `conda`, the site also serves the channel and a solver, and the kernel has `%conda
     install` (forge.lite.conda). With `snapshot`, the kernel starts from a memory snapshot made
     here under node (forge.lite.snapshot). With `compress` (the default), text and wasm files get
-    a gzip twin that forge.serve sends with Content-Encoding."""
+    zstd and gzip twins that forge.serve sends with Content-Encoding."""
     try:
         import jupyterlite_core  # noqa: F401, PLC0415
         import jupyterlite_pyodide_kernel  # noqa: F401, PLC0415

@@ -19,8 +19,8 @@ the worker skips every install and its `import pyodide_kernel` finds the module 
 What a snapshot cannot carry stays out of it and is done as before: micropip and piplite are not
 left imported (micropip keeps the lock's base URL from the moment it is imported, a node path
 here), and packages with wasm side modules (`--environment` with numpy) are loaded after the
-restore by loadPackage. The worker logs `forge-lite: <step>` lines (fetched, ready) that the
-benchmark reads.
+restore by loadPackage. The worker logs `forge-lite: <step> <epoch ms>` lines (start, fetched,
+ready, kernel) that the benchmark and the tests read.
 """
 
 from __future__ import annotations
@@ -217,6 +217,13 @@ export async function loadPyodide(options = {}) {
   // the kernel's streams: the snapshot's pyodide_kernel set them, loadPyodide's restore reset them
   py.runPython("import sys, pyodide_kernel as _k; sys.stdout, sys.stderr = _k.stdout_stream, _k.stderr_stream; del _k");
   if (later.length) await py.loadPackage(later);
+  // the worker's last start-up step runs `import pyodide_kernel`: marked when it is done
+  const runAsync = py.runPythonAsync;
+  Object.defineProperty(py, "runPythonAsync", { configurable: true, writable: true, value: async function (code, ...rest) {
+    const out = await runAsync.call(this, code, ...rest);
+    if (typeof code === "string" && code.includes("import pyodide_kernel")) mark("kernel");
+    return out;
+  } });
   mark("ready");
   return py;
 }
