@@ -70,17 +70,22 @@ def _zstd(data: bytes, cache: Path | None) -> bytes | None:
     return out
 
 
-def precompress(directory: Path, level: int = 6, cache: Path | None = None) -> dict:
+def precompress(directory: Path, level: int = 6, cache: Path | None = None,
+                skip: tuple[str, ...] = ()) -> dict:
     """`<file>.gz` (gzip) and `<file>.zst` (zstd, with the zstd CLI) twins of every compressible
     file over COMPRESS_MIN bytes under `directory`, each kept only when smaller: forge.serve sends
     the best one the client accepts, with Content-Encoding. `cache` keeps zstd outputs by content
-    (default: the download cache's `precompressed/`). Returns {files, bytes, gz_bytes, zst_bytes}."""
+    (default: the download cache's `precompressed/`); folders in `skip` (relative) are left alone.
+    Returns {files, bytes, gz_bytes, zst_bytes}."""
     if cache is None:
         from .locations import download_cache_dir  # noqa: PLC0415
 
         cache = download_cache_dir() / "precompressed"
     files = raw = gz_total = zst_total = 0
-    for root, _dirs, names in os.walk(directory):
+    directory = Path(directory)
+    skipped = {directory / d for d in skip}
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if Path(root) / d not in skipped]
         for name in names:
             if not name.endswith(COMPRESSIBLE):
                 continue

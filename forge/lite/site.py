@@ -251,7 +251,11 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
         if compress:
             from ..serve import precompress  # noqa: PLC0415
 
-            report.compressed = precompress(staged_out)
+            # not the channel --conda serves: rattler's fetch of an encoded repodata.json panics in
+            # the browser (a clock it does not have on wasm); the solver module itself is fine
+            skip = tuple(f"{CONDA_SUBDIR}/{d.name}" for d in (staged_out / CONDA_SUBDIR).glob("*")
+                         if d.is_dir() and d.name != "solver") if conda else ()
+            report.compressed = precompress(staged_out, skip=skip)
         if output_dir.exists():
             shutil.rmtree(output_dir)
         staged_out.rename(output_dir)
