@@ -26,6 +26,10 @@ def lite_command(
                                                "the kernel gets exactly its solved dependencies, preloaded."),
     conda: bool = typer.Option(False, "--conda", help="Serve the channel and a solver from the site, so "
                                "`%conda install` works in the kernel."),
+    snapshot: bool = typer.Option(False, "--snapshot", help="Start the kernel from a memory snapshot made "
+                                  "now (under node): the first cell answers seconds sooner."),
+    compress: bool = typer.Option(True, "--compress/--no-compress", help="zstd and gzip twins of text "
+                                  "and wasm files, sent with Content-Encoding by --serve / forge serve."),
     serve: bool = typer.Option(False, "--serve", help="Serve the site on 127.0.0.1 afterwards."),
     port: int = typer.Option(8000, "--port", "-p", help="Port for --serve (0: any free port)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -37,7 +41,7 @@ def lite_command(
     site = output or cfg.state_dir / "lite"
     report = build_site(cfg.channel_dir, site, contents=tuple(contents),
                         preload=CHANNEL_STARTUP if preload else (), environment=environment,
-                        conda=conda)
+                        conda=conda, snapshot=snapshot, compress=compress)
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
     else:
@@ -52,6 +56,15 @@ def lite_command(
             c = report.conda
             err.print(f"%conda install: {len(c['packages'])} channel packages ({c['bytes'] / 1e6:.1f} MB) and "
                       f"{c['solver']} ({c['solver_bytes'] / 1e6:.1f} MB) in static/conda/", highlight=False)
+        if report.snapshot:
+            sn = report.snapshot
+            err.print(f"kernel snapshot: {sn['snapshot_bytes'] / 1e6:.1f} MB memory + {sn['files']} files "
+                      f"({sn['files_bytes'] / 1e6:.1f} MB), {len(sn['packages'])} packages, made in {sn['seconds']:.1f}s",
+                      highlight=False)
+        if report.compressed:
+            c = report.compressed
+            err.print(f"precompressed {c['files']} files, {c['bytes'] / 1e6:.1f} MB: gzip "
+                      f"{c['gz_bytes'] / 1e6:.1f} MB, zstd {c['zst_bytes'] / 1e6:.1f} MB", highlight=False)
         for w in report.warnings:
             err.print(f"[yellow]warning[/]: {w}")
     if serve:

@@ -66,6 +66,10 @@ class SiteReport:
     environment: dict | None = None
     #: with --conda: the staged channel (packages, files, bytes) and the solver (forge.lite.conda)
     conda: dict | None = None
+    #: with --snapshot: the kernel's memory snapshot and files pack (forge.lite.snapshot)
+    snapshot: dict | None = None
+    #: files precompressed for Content-Encoding (forge.serve.precompress): files, bytes, gz_bytes, zst_bytes
+    compressed: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -73,13 +77,25 @@ class SiteReport:
         return d
 
 
-def kernel_settings(pyodide_path: str = f"./{PYODIDE_SUBDIR}", preload: tuple[str, ...] = ()) -> dict:
-    """The Pyodide kernel's litePluginSettings: everything from the site, no PyPI fallback."""
+def kernel_settings(pyodide_path: str = f"./{PYODIDE_SUBDIR}", preload: tuple[str, ...] = (),
+                    snapshot: bool = False) -> dict:
+    """The Pyodide kernel's litePluginSettings: everything from the site, no PyPI fallback.
+    With `snapshot`, Pyodide is loaded through forge.lite.snapshot's loader, and the worker is
+    told that the kernel's packages are there already (they are, in the snapshot)."""
     options: dict = {"lockFileURL": f"{pyodide_path}/{LOCK_FILE}"}
+    if snapshot:
+        from .snapshot import WORKER_SKIPS  # noqa: PLC0415
+
+        preload = tuple(dict.fromkeys([*WORKER_SKIPS, *preload]))
     if preload:
         options["packages"] = list(preload)
+    entry = "pyodide.mjs"
+    if snapshot:
+        from .snapshot import LOADER  # noqa: PLC0415
+
+        entry = LOADER
     return {
-        "pyodideUrl": f"{pyodide_path}/pyodide.mjs",
+        "pyodideUrl": f"{pyodide_path}/{entry}",
         "loadPyodideOptions": options,
         "pipliteUrls": [f"{pyodide_path}/{ALL_JSON}"],
         "disablePyPIFallback": True,
@@ -136,13 +152,16 @@ def _jupyter_lite() -> list[str]:
 def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...] = (),
                cache_dir: Path | None = None, preload: tuple[str, ...] = (),
                refresh_view: bool = True, log_path: Path | None = None,
-               environment: Path | None = None, conda: bool = False) -> SiteReport:
+               environment: Path | None = None, conda: bool = False, snapshot: bool = False,
+               compress: bool = True) -> SiteReport:
     """Build a JupyterLite site into output_dir (replaced) from the channel's Pyodide view.
 
     With `environment` (a conda environment file), the kernel gets exactly the file's solved
     set with its dependencies, preloaded (forge.lite.environment), plus what it needs to start.
     With `conda`, the site also serves the channel and a solver, and the kernel has `%conda
-    install` (forge.lite.conda)."""
+    install` (forge.lite.conda). With `snapshot`, the kernel starts from a memory snapshot made
+    here under node (forge.lite.snapshot). With `compress` (the default), text and wasm files get
+    zstd and gzip twins that forge.serve sends with Content-Encoding."""
     try:
         import jupyterlite_core  # noqa: F401, PLC0415
         import jupyterlite_pyodide_kernel  # noqa: F401, PLC0415
@@ -223,10 +242,20 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
         if not settings_ok(settings, kernel_settings(preload=preload)):
             raise ForgeError(f"jupyter lite build changed the kernel settings to {json.dumps(settings)}",
                              fix="read the log " + str(log))
+        if snapshot:
+            report.snapshot = _add_snapshot(staged_out, preload)
         if conda:
             from .conda import CONDA_SUBDIR, stage_channel  # noqa: PLC0415
 
             report.conda = asdict(stage_channel(channel_dir, staged_out / CONDA_SUBDIR, cache_dir))
+        if compress:
+            from ..serve import precompress  # noqa: PLC0415
+
+            # not the channel --conda serves: rattler's fetch of an encoded repodata.json panics in
+            # the browser (a clock it does not have on wasm); the solver module itself is fine
+            skip = tuple(f"{CONDA_SUBDIR}/{d.name}" for d in (staged_out / CONDA_SUBDIR).glob("*")
+                         if d.is_dir() and d.name != "solver") if conda else ()
+            report.compressed = precompress(staged_out, skip=skip)
         if output_dir.exists():
             shutil.rmtree(output_dir)
         staged_out.rename(output_dir)
@@ -238,6 +267,31 @@ def build_site(channel_dir: Path, output_dir: Path, *, contents: tuple[Path, ...
                 report.pyodide_bytes += f.stat().st_size
     report.seconds = time.monotonic() - start
     return report
+
+
+def _add_snapshot(site: Path, preload: tuple[str, ...]) -> dict:
+    """The kernel's snapshot made in the built site, and its settings pointed at the loader."""
+    from .environment import closure  # noqa: PLC0415
+    from .snapshot import make_snapshot, pure_python  # noqa: PLC0415
+
+    pyodide = site / PYODIDE_SUBDIR
+    lock = json.loads((pyodide / LOCK_FILE).read_text())
+    packages = closure(lock, list(CHANNEL_STARTUP))
+    for key in preload:  # a preloaded package joins the snapshot if its whole closure can
+        deps = closure(lock, [key])
+        if deps and pure_python(lock, deps) == deps:
+            packages += deps
+    ext = site / "extensions" / "@jupyterlite" / "pyodide-kernel-extension" / "static" / "pypi"
+    rep = make_snapshot(pyodide, ext, sorted(set(packages)))
+    config_path = site / "jupyter-lite.json"
+    config = json.loads(config_path.read_text())
+    plugins = config.setdefault("jupyter-config-data", {}).setdefault("litePluginSettings", {})
+    want = kernel_settings(preload=preload, snapshot=True)
+    plugins[KERNEL_PLUGIN] = {**plugins.get(KERNEL_PLUGIN, {}), **{k: want[k] for k in ("pyodideUrl", "loadPyodideOptions")}}
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    if not settings_ok(site_settings(site), want):
+        raise ForgeError(f"the kernel settings in {config_path} did not take the snapshot loader")
+    return asdict(rep)
 
 
 def settings_ok(got: dict, want: dict) -> bool:

@@ -34,6 +34,7 @@ class BrowserRun:
     screenshot: Path | None = None
     attempts: int = 0  # Shift+Enter presses until the cell started
     images: list[dict] = field(default_factory=list)  # <img> in the cell's output: type, width, height, bytes
+    marks: list[dict] = field(default_factory=list)  # the kernel worker's `forge-lite: <step>` lines: step, t (ms)
 
     @property
     def bytes(self) -> int:
@@ -96,5 +97,5 @@ def run_notebook(url: str, expect: str, *, screenshot: Path | None = None, timeo
                       timings=data.get("timings", {}), requests=data.get("requests", []),
                       offsite=data.get("offsite", []), console=data.get("console", []),
                       page_errors=data.get("pageErrors", []), attempts=int(data.get("attempts") or 0),
-                      images=data.get("images", []),
+                      images=data.get("images", []), marks=data.get("marks", []),
                       screenshot=Path(data["screenshot"]) if data.get("screenshot") else None)

@@ -50,6 +50,9 @@ async function main() {
       e.status = resp ? resp.status() : null;
       const s = await req.sizes();
       e.bytes = s.responseBodySize + s.responseHeadersSize;
+      e.tEnd = Date.now() - t0;
+      const enc = resp ? (await resp.allHeaders())['content-encoding'] : undefined;
+      if (enc) e.encoding = enc;
     } catch (err) { /* the context may be closing */ }
   };
   const onFailed = (req) => { const e = byReq.get(req); if (e) e.failed = (req.failure() || {}).errorText || 'failed'; };
@@ -60,7 +63,13 @@ async function main() {
   const page = context.pages()[0] || await context.newPage();
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`.slice(0, 500)));
   page.on('pageerror', (err) => pageErrors.push(String(err).slice(0, 500)));
-  page.on('worker', (w) => w.on('console', (m) => consoleLines.push(`worker ${m.type()}: ${m.text()}`.slice(0, 500))));
+  // the kernel's worker marks its start-up steps with console lines `forge-lite: <step>` (forge.lite's loader)
+  const marks = [];
+  page.on('worker', (w) => w.on('console', (m) => {
+    const text = m.text();
+    if (text.startsWith('forge-lite: ')) marks.push({ step: text.slice(12), t: Date.now() - t0 });
+    consoleLines.push(`worker ${m.type()}: ${text}`.slice(0, 500));
+  }));
 
   const result = { ok: false, output: '', timings: {}, error: null };
   try {
@@ -93,6 +102,7 @@ async function main() {
       },
       [opts.expect], { timeout, polling: 250 });
     result.timings.first_cell_ms = Date.now() - tRun;
+    result.timings.run_ms = tRun - t0;
     result.timings.total_ms = Date.now() - t0;
     result.output = (await out.allInnerTexts()).join('\n');
     result.ok = result.output.includes(opts.expect);
@@ -113,6 +123,7 @@ async function main() {
   await new Promise((r) => setTimeout(r, 50));
   result.requests = requests;
   result.offsite = offsite;
+  result.marks = marks;
   result.console = consoleLines.slice(-200);
   result.pageErrors = pageErrors;
   result.bytes = requests.reduce((a, r) => a + (r.bytes || 0), 0);
