@@ -75,7 +75,8 @@ def _cause(lines: list[str], staging: Path, recipe: str) -> str:
     exceptions = [t for t in errors if re.match(r"^[A-Za-z_.]*(Error|Exception):", t)]
     # the first error a tool printed (compiler, linker, meson, cargo, ...) beats the wrappers'
     # exceptions that follow it (pypa build's BuildBackendException, a traceback's last line)
-    tool = first_error(out)
+    kept = [t for t in text if t.strip() and not t.lstrip().startswith("+ ") and not any(g in t for g in _GENERIC)]
+    tool = first_error(kept)  # unstripped: CMake's paragraph is its indented lines
     if tool is not None:
         errors = [tool]
         exceptions = []

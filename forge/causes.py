@@ -46,14 +46,19 @@ def first_error(lines: list[str]) -> str | None:
     if crate and any(_REGISTRY.search(ln) for ln in clean):
         return (f"cargo could not fetch the crate `{crate}`: the crates registry is not reachable from here "
                 "(Rust crates must come from a local source, docs/languages.md)")
+    raw = [plain(ln) for ln in lines]
     for i, ln in enumerate(clean):
         kind = next((k for k, p in _TOOL_ERRORS if p.search(ln)), None)
-        if kind == "cmake":  # CMake says where on this line and what in the paragraph below it
-            para = []
-            for more in clean[i + 1:]:
-                if not more:
+        if kind == "cmake":  # CMake says where on this line and what in the indented paragraph below
+            para: list[str] = []
+            for more in raw[i + 1:]:
+                if not more.strip():
                     break
-                para.append(more)
+                if not more.startswith((" ", "\t")):
+                    continue  # another stream's line in between (cmake's own `-- ...` status on stdout)
+                para.append(more.strip())
+                if para[-1].endswith("."):  # the paragraph's first sentence says what
+                    break
             return " ".join([ln, *para])[:300]
         if kind is not None:
             return ln[:300]

@@ -97,20 +97,15 @@ def _recipe_repo(root: Path) -> Path:
     pytest), its own pins file and constraints, and no python recipe (the forge provides it)."""
     shutil.copytree(REPO / "recipes" / "six", root / "recipes" / "six")
     text = (REPO / "recipes" / "ciso8601" / "recipe.yaml").read_text()
-    head, _, _ = text.partition("\ntests:\n")
+    # the runtime output alone (its upstream suite's ciso8601-tests output left out), with a smoke script
+    head, sep, _ = text.partition("\n  - package:\n      name: ${{ name }}-tests\n")
     _, _, about = text.partition("\nabout:\n")
+    assert sep and head.rstrip().endswith("pip_check: false"), head[-300:]
     (root / "recipes" / "ciso8601").mkdir(parents=True)
-    (root / "recipes" / "ciso8601" / "recipe.yaml").write_text(head + textwrap.dedent("""
-        tests:
-          - python:
-              imports:
-                - ciso8601
-              pip_check: false
-          - script:
-              - python-wasm -c "import ciso8601; assert ciso8601.parse_datetime('2014-12-05T12:30:45').day == 5"
-
-        about:
-        """) + about)
+    (root / "recipes" / "ciso8601" / "recipe.yaml").write_text(head.rstrip() + "\n" + textwrap.indent(textwrap.dedent("""\
+        - script:
+            - python-wasm -c "import ciso8601; assert ciso8601.parse_datetime('2014-12-05T12:30:45').day == 5"
+        """), "      ") + "\nabout:\n" + about)
     (root / "conda_build_config.yaml").write_text("# this repository's own pins; the platform's come with the forge\nnumpy:\n  - \"2.5\"\n")
     (root / "constraints").mkdir()
     shutil.copy2(REPO / "forge" / "platform" / "constraints" / "build-tools.txt", root / "constraints" / "build-tools.txt")

@@ -133,7 +133,7 @@ def test_a_cmake_configure_error_is_cmakes_line_and_paragraph(wasm_channel, tmp_
                           "find_package(ForgeNoSuch REQUIRED)\n"})
     assert err == ('its build script exited 1: CMake Error at CMakeLists.txt:3 (find_package): By not providing '
                    '"FindForgeNoSuch.cmake" in CMAKE_MODULE_PATH this project has asked CMake to find a package '
-                   'configuration file provided by "ForgeNoSuch", but CMake did not find one.'), err
+                   'configuration file provided by "ForgeNoSuch", but CMake did not find one'), err  # the sentence ends it
 
 
 def test_the_cmake_form_builds_a_module_that_runs_in_wasm(wasm_channel, tmp_path: Path) -> None:
@@ -201,3 +201,17 @@ def test_missing_files_are_read_from_each_tools_wording() -> None:
         ("zlib", ["lib/pkgconfig/zlib.pc", "share/pkgconfig/zlib.pc"])
     assert missing_file("Package 'libpng', required by 'virtual:world', not found")[0] == "libpng"
     assert missing_file("x.c:3:1: error: unknown type name 'foo'") is None
+
+
+@pytest.mark.unit
+def test_cmake_paragraph_survives_interleaved_streams() -> None:
+    """CMake's error goes to stderr, its `-- ...` status to stdout: a log that interleaves them
+    (pytest-xdist, a busy pipe) still gives the line and the paragraph's first sentence."""
+    out = ["CMake Error at CMakeLists.txt:3 (find_package):",
+           '  By not providing "FindX.cmake" in CMAKE_MODULE_PATH this project has asked CMake to find a',
+           "-- Configuring incomplete, errors occurred!",
+           '  package configuration file provided by "X", but CMake did not find one.',
+           '  Could not find a package configuration file provided by "X" with any of']
+    assert first_error(out) == ('CMake Error at CMakeLists.txt:3 (find_package): By not providing "FindX.cmake" in '
+                                "CMAKE_MODULE_PATH this project has asked CMake to find a package configuration file "
+                                'provided by "X", but CMake did not find one.')

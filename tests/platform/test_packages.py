@@ -72,7 +72,9 @@ def test_forge_test_runs_the_recipe_tests_in_wasm(wasm_channel, tmp_path: Path) 
     r = subprocess.run([sys.executable, "-m", "forge.cli", "test", "memory-allocator", *env_cfg],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "ok memory-allocator-0.2.1" in r.stdout and "1:script" in r.stdout
+    # both outputs: the runtime package's imports, the -tests output's script (its own doctests)
+    assert "ok memory-allocator-0.2.1" in r.stdout and "ok memory-allocator-tests-0.2.1" in r.stdout, r.stdout
+    assert "0:imports" in r.stdout and "0:script" in r.stdout, r.stdout
     log = Path(r.stdout.split("log: ", 1)[1].split()[0])
     assert "Test passed." in log.read_text()  # the project's own doctests ran in wasm
 
